@@ -1,0 +1,57 @@
+# pfps_stats: `make help` lists the targets. Each target sets up .venv itself when needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Stamps record what was installed; they are rebuilt when pyproject.toml changes.
+BASE_STAMP := $(VENV)/.installed-base
+DEV_STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help report test lint format lab bench demo-data clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pfps_stats needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BASE_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(BASE_STAMP)
+
+report: $(BASE_STAMP) ## set up .venv and build the report site from the demo data (reports/index.html)
+	$(BIN)/pfps-stats report run reports.yml
+
+test: $(DEV_STAMP) ## set up .venv with dev extras, lint, and run the test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+lint: $(DEV_STAMP) ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(DEV_STAMP) ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+lab: $(BASE_STAMP) ## JupyterLab with the package importable, on the "Python (pfps_stats)" kernel
+	$(BIN)/python -m ipykernel install --sys-prefix --name pfps-stats --display-name "Python (pfps_stats)"
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(DEV_STAMP) ## run the benchmarks (side-by-side timings against a baseline)
+	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+demo-data: $(BASE_STAMP) ## regenerate data/raw/demo_cohort.csv (SYNTHETIC, fixed seed)
+	$(BIN)/pfps-stats simulate --demo --out data/raw/demo_cohort.csv
+
+clean: ## remove .venv and generated reports
+	rm -rf $(VENV) reports/*.html reports/*.ipynb reports/manifest.json reports/.run-*
