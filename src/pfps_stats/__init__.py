@@ -1,0 +1,76 @@
+"""pfps_stats: evidence and risk-factor analysis for patellofemoral pain (runner's knee).
+
+The public API is re-exported here; submodules load on first use so that ``import pfps_stats``
+stays fast.
+
+>>> import pfps_stats as ps
+>>> cohort = ps.load_cohort("data/raw/demo_cohort.csv")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_cohort": "data",
+    "check_cohort": "data",
+    "CohortCheck": "data",
+    "DataValidationError": "validation",
+    "DataQualityWarning": "validation",
+    "VARIABLES": "variables",
+    "Variable": "variables",
+    "get_variable": "variables",
+    "variable_table": "variables",
+    "label": "variables",
+    "simulate_cohort": "synthetic",
+    "demo_cohort": "synthetic",
+    "is_synthetic": "synthetic",
+    "summarise_variables": "quality",
+    "synthetic_banner": "quality",
+    "DEMO_COHORT": "paths",
+}
+
+__all__ = [
+    "load_cohort",
+    "check_cohort",
+    "CohortCheck",
+    "DataValidationError",
+    "DataQualityWarning",
+    "VARIABLES",
+    "Variable",
+    "get_variable",
+    "variable_table",
+    "label",
+    "simulate_cohort",
+    "demo_cohort",
+    "is_synthetic",
+    "summarise_variables",
+    "synthetic_banner",
+    "DEMO_COHORT",
+    "__version__",
+]
+assert set(__all__) == {*_EXPORTS, "__version__"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import CohortCheck, check_cohort, load_cohort
+    from .paths import DEMO_COHORT
+    from .quality import summarise_variables, synthetic_banner
+    from .synthetic import demo_cohort, is_synthetic, simulate_cohort
+    from .validation import DataQualityWarning, DataValidationError
+    from .variables import VARIABLES, Variable, get_variable, label, variable_table
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pfps_stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,148 @@
+"""Command line: ``pfps-stats validate | variables | simulate | report run``.
+
+Exit codes: 0 success; 1 data problems found or report jobs failed; 2 bad arguments or an
+invalid report configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+
+def _mapping(items: list[str]) -> dict:
+    mapping: dict = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source:
+            raise SystemExit(
+                f"pfps-stats: --map wants SOURCE=NAME or SOURCE=NAME:UNIT, not {item!r}"
+            )
+        name, _, unit = target.partition(":")
+        mapping[source] = None if name in ("", "-") else ((name, unit) if unit else name)
+    return mapping
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .data import check_cohort
+    from .validation import DataValidationError
+
+    try:
+        check = check_cohort(args.path, _mapping(args.map))
+    except DataValidationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"{check.source}: {check.n_input} rows read, {len(check.data)} valid, "
+        f"{len(check.quarantined)} with problems."
+    )
+    for note in check.notes:
+        print(f"note: {note}")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print(check.columns.to_string(index=False))
+    if len(check.problems):
+        print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
+        if args.quarantine and not len(check.file_problems):
+            from .data import write_csv_atomic
+
+            write_csv_atomic(check.quarantined, Path(args.quarantine))
+            print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
+        return 1
+    return 0
+
+
+def _variables(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .variables import variable_table
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 40):
+        print(variable_table().drop(columns=["description", "aliases"]).to_string(index=False))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .data import write_csv_atomic
+    from .synthetic import simulate_cohort, write_demo_cohort
+
+    if args.demo:
+        path = (
+            write_demo_cohort(args.out, seed=args.seed)
+            if args.seed is not None
+            else write_demo_cohort(args.out)
+        )
+    else:
+        path = Path(args.out)
+        write_csv_atomic(simulate_cohort(args.n, subgroup=args.subgroup, seed=args.seed), path)
+    print(f"wrote SYNTHETIC cohort to {path}")
+    return 0
+
+
+def _report_run(args: argparse.Namespace) -> int:
+    from .reporting.batch import EXIT_CONFIG, ConfigError, load_config, run_batch
+
+    try:
+        config = load_config(args.config)
+        code, records = run_batch(config, only=args.only)
+    except ConfigError as exc:
+        print(f"pfps-stats: invalid report configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    ok = sum(r["status"] == "success" for r in records)
+    print(f"{ok}/{len(records)} reports succeeded; index: {config.output_dir / 'index.html'}")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pfps-stats", description="Evidence and risk-factor analysis for patellofemoral pain."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a cohort file and list every problem")
+    p.add_argument("path")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SOURCE=NAME[:UNIT]",
+        help="map a source column to a canonical name (and unit); NAME '-' ignores it",
+    )
+    p.add_argument("--quarantine", metavar="CSV", help="write rows with problems here")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("variables", help="print the variable dictionary")
+    p.set_defaults(func=_variables)
+
+    p = sub.add_parser("simulate", help="write a SYNTHETIC cohort as CSV")
+    p.add_argument("--out", required=True)
+    p.add_argument("--demo", action="store_true", help="the bundled three-subgroup demo cohort")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument(
+        "--subgroup", default="recreational", choices=["recreational", "military", "adolescent"]
+    )
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("report", help="batch reports")
+    report = p.add_subparsers(dest="report_command", required=True)
+    r = report.add_parser("run", help="run the jobs of a reports.yml into an HTML site")
+    r.add_argument("config", nargs="?", default="reports.yml")
+    r.add_argument("--only", metavar="NAME", help="run just this job")
+    r.set_defaults(func=_report_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pfps-stats`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Batch reports: parameterized notebooks run by papermill into an HTML site with provenance."""
