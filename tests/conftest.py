@@ -1,0 +1,40 @@
+"""Shared fixtures. No test touches the network; every random draw has a fixed seed."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import pfps_stats as ps
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo_path() -> Path:
+    return ROOT / "data" / "raw" / "demo_cohort.csv"
+
+
+@pytest.fixture
+def small_cohort() -> pd.DataFrame:
+    """A small SYNTHETIC cohort in canonical columns (fixed seed)."""
+    return ps.simulate_cohort(60, subgroup="military", seed=1)
+
+
+@pytest.fixture
+def write_text(tmp_path):
+    """Write text to a file in tmp_path with a given encoding; return the path."""
+
+    def write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    return write
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
