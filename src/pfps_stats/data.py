@@ -257,17 +257,22 @@ def _warn_outcome(data: pd.DataFrame, source: str) -> None:
 # Parsing one column
 
 
+_STRING = pd.StringDtype("pyarrow")  # vectorised string kernels (pyarrow is a dependency)
+
+
 def _text(raw: pd.Series) -> pd.Series:
-    """Values as stripped text; missing (None, NaN, NaT) become ''."""
+    """Values as stripped text ('' for missing: None, NaN, NaT), whole floats without '.0'."""
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        return raw.astype(_STRING).fillna("").str.strip()
 
     def one(v: object) -> str:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or v is pd.NA:
+        if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             return ""
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v)
 
-    return raw.map(one).astype(object).str.strip()
+    return raw.map(one).astype(_STRING).str.strip()
 
 
 def _problem(row, column: str, value, problem: str, fix: str) -> dict:
@@ -296,7 +301,9 @@ def _parse(
         for level, spellings in var.levels.items()
         for spelling in (*spellings, level.lower())
     }
-    folded = text.str.lower().str.replace(r"\s+", " ", regex=True)
+    folded = text.str.lower()
+    if folded.str.contains(r"\s\s", regex=True).any():
+        folded = folded.str.replace(r"\s+", " ", regex=True)
     parsed = folded.map(lookup)
     levels = "/".join(var.levels)
     if var.kind == "binary":
@@ -352,7 +359,7 @@ def _parse_numeric(
         text = _text(raw)
         missing = text.str.lower().isin(MISSING_TOKENS)
         text = text.str.replace(_DECIMAL_COMMA, r"\1.\2", regex=True)
-        ok = text.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+        ok = text.str.fullmatch(_NUMBER).astype(bool)
         bad = ~missing & ~ok
         number = pd.to_numeric(text.where(ok), errors="coerce").astype(float)
     for row in raw.index[bad]:
