@@ -121,3 +121,29 @@ def test_quarantine_accounts_for_garbage(tmp_path, text):
     except ps.DataValidationError:
         return
     assert len(check.data) + len(check.quarantined) == check.n_input
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**9), 10**9),
+    st.floats(),
+    st.text(max_size=6),
+    st.sampled_from(["F", "1", "yes", "L", "military"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    columns=st.lists(st.sampled_from(HEADERS), min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_garbage_dataframes(columns, data):
+    n = data.draw(st.integers(0, 6))
+    rows = [
+        data.draw(st.lists(VALUES, min_size=len(columns), max_size=len(columns))) for _ in range(n)
+    ]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    before = frame.copy(deep=True)
+    _load(frame)
+    pd.testing.assert_frame_equal(frame, before)

@@ -312,3 +312,16 @@ def test_demo_cohort_loads_cleanly(demo_path):
     assert len(check.data) == check.n_input == 2400
     assert set(check.data["subgroup"].astype(str)) == {"military", "adolescent", "recreational"}
     assert np.isfinite(check.data["bmi"].dropna()).all()
+
+
+def test_repeated_column_names_are_an_error():
+    frame = pd.DataFrame([[1, 0, 2], [2, 1, 3]], columns=["runner_id", "pfp", "pfp"])
+    with pytest.raises(ps.DataValidationError, match="'pfp' appear more than once"):
+        ps.load_cohort(frame)
+
+
+def test_dataframe_rows_keep_their_labels_or_are_numbered_from_one(small_cohort):
+    frame = small_cohort.set_index(small_cohort.index + 100)
+    assert ps.load_cohort(frame).index[0] == 100
+    frame.index = frame["runner_id"]
+    assert ps.load_cohort(frame).index[0] == 1

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import ColumnMatch, MappingTarget, match_columns
-from .readers import RawTable, read_table
+from .readers import RawTable, read_frame, read_table
 from .units import UNITS, convert
 from .validation import DataQualityWarning, DataValidationError, problem_frame
 from .variables import VARIABLES, Variable
@@ -82,28 +82,7 @@ class CohortCheck:
 
 def _as_raw(source: str | os.PathLike | pd.DataFrame) -> RawTable:
     if isinstance(source, pd.DataFrame):
-        frame = source.copy(deep=True)
-        if len(frame) == 0 or frame.shape[1] == 0:
-            raise DataValidationError(
-                problem_frame(
-                    [
-                        {
-                            "row": None,
-                            "column": None,
-                            "value": None,
-                            "problem": "the DataFrame has no rows"
-                            if frame.shape[1]
-                            else "no columns",
-                        }
-                    ]
-                ),
-                source="DataFrame",
-            )
-        if not frame.index.is_unique or not pd.api.types.is_integer_dtype(frame.index):
-            frame.index = pd.RangeIndex(1, len(frame) + 1)
-        frame.index.name = "source_row"
-        frame.columns = [str(c) for c in frame.columns]
-        return RawTable(frame, "DataFrame", "dataframe")
+        return read_frame(source)
     return read_table(source)
 
 
@@ -558,7 +537,7 @@ def _column_report(matches: list[ColumnMatch]) -> pd.DataFrame:
                 "source": m.source,
                 "output": m.output,
                 "variable": m.variable,
-                "unit": UNITS[m.unit].symbol if m.unit else None,
+                "unit": UNITS[m.unit].symbol if m.unit else "",
                 "conversion": conversion,
                 "how": m.how,
             }

@@ -110,3 +110,18 @@ def outcome_counts(data: pd.DataFrame, outcome: str = "pfp", by: str = "subgroup
     table.loc["all"] = [len(data), int(data[outcome].sum())]
     table["incidence_pct"] = (100 * table["cases"] / table["runners"]).round(1)
     return table.rename_axis(by if by in data else "group").reset_index()
+
+
+def show(table: pd.DataFrame | pd.Series, precision: int = 2, empty: str = "None."):
+    """Render a table for a report: no index column, ``precision`` decimals, blanks for missing.
+
+    Returns a pandas Styler (HTML in Jupyter and nbconvert), or the text ``empty`` when the
+    table has no rows.
+    """
+    if isinstance(table, pd.Series):
+        table = table.rename_axis("item").reset_index()
+    if len(table) == 0:
+        from IPython.display import Markdown
+
+        return Markdown(empty)
+    return table.style.hide(axis="index").format(precision=precision, na_rep="")

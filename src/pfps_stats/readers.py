@@ -93,21 +93,41 @@ def read_table(path: str | Path) -> RawTable:
     return _finish(table)
 
 
-def _finish(table: RawTable) -> RawTable:
+def read_frame(frame: pd.DataFrame) -> RawTable:
+    """Wrap a caller's DataFrame as a :class:`RawTable` (a deep copy: the caller's is untouched).
+
+    Rows keep their index labels when these are unique integers, else are numbered from 1.
+    """
+    frame = frame.copy(deep=True)
+    keep_index = frame.index.is_unique and pd.api.types.is_integer_dtype(frame.index)
+    return _finish(RawTable(frame, "DataFrame", "dataframe"), renumber=not keep_index)
+
+
+def _finish(table: RawTable, renumber: bool = True) -> RawTable:
     frame = table.frame
+    what = "DataFrame" if table.format == "dataframe" else "file"
     if frame.shape[1] == 0:
-        raise _fail(table.source, "the file has no columns. Is it a data table with a header row?")
+        raise _fail(table.source, f"the {what} has no columns. Is it a data table with a header?")
     if len(frame) == 0:
-        raise _fail(table.source, "the file has a header but no data rows.")
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
+        raise _fail(table.source, f"the {what} has a header but no data rows.")
+    if renumber:
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+    frame.index.name = "source_row"
     frame.columns = [str(c).strip() for c in frame.columns]
+    repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
+    if repeated:
+        raise _fail(
+            table.source,
+            f"column name(s) {', '.join(map(repr, repeated))} appear more "
+            f"than once; give every column its own name.",
+        )
     blank = frame.isna() | frame.astype(str).apply(lambda s: s.str.strip().eq(""))
     if blank.all(axis=1).any():
         n_blank = int(blank.all(axis=1).sum())
         frame = frame.loc[~blank.all(axis=1)]
         table.notes.append(f"skipped {n_blank} blank row(s)")
         if len(frame) == 0:
-            raise _fail(table.source, "the file has a header but every row is blank.")
+            raise _fail(table.source, f"the {what} has a header but every row is blank.")
     table.frame = frame
     if _looks_like_redcap(frame.columns):
         table = _tidy_redcap(table)
