@@ -413,7 +413,7 @@ def _check_range(
         for row in values.index[odd]:
             fix = "check the entry and its unit"
             if var.name == "height_cm" and 1.2 <= values[row] <= 2.2:
-                fix += "; it looks like metres, so write the header as 'Height (m)'"
+                fix += "; it looks like metres: correct the entry, or if the whole column is in metres, name it 'Height (m)'"
             problems.append(
                 _problem(
                     row,
