@@ -44,7 +44,7 @@ format: $(DEV_STAMP) ## apply ruff's formatting and safe fixes
 
 lab: $(BASE_STAMP) ## JupyterLab with the package importable, on the "Python (pfps_stats)" kernel
 	$(BIN)/python -m ipykernel install --sys-prefix --name pfps-stats --display-name "Python (pfps_stats)"
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(DEV_STAMP) ## run the benchmarks (side-by-side timings against a baseline)
 	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
