@@ -20,7 +20,7 @@ import pandas as pd
 
 from .columns import ColumnMatch, MappingTarget, match_columns
 from .readers import RawTable, read_frame, read_table
-from .units import UNITS, convert
+from .units import UNITS, conversion_note, convert
 from .validation import DataQualityWarning, DataValidationError, problem_frame
 from .variables import VARIABLES, Variable
 
@@ -525,8 +525,6 @@ def _extra(raw: pd.Series) -> pd.Series:
 
 
 def _column_report(matches: list[ColumnMatch]) -> pd.DataFrame:
-    from .units import conversion_note
-
     rows = []
     for m in matches:
         conversion = ""
