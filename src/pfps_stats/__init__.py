@@ -31,6 +31,17 @@ _EXPORTS = {
     "summarise_variables": "quality",
     "synthetic_banner": "quality",
     "DEMO_COHORT": "paths",
+    "fit_logistic": "models",
+    "LogisticFit": "models",
+    "ModelError": "models",
+    "ModelWarning": "models",
+    "odds_ratio_table": "models",
+    "table_one": "describe",
+    "incidence": "describe",
+    "roc_auc": "performance",
+    "validate_bootstrap": "performance",
+    "calibrate_bootstrap": "performance",
+    "hosmer_lemeshow": "performance",
 }
 
 __all__ = [
@@ -50,13 +61,27 @@ __all__ = [
     "summarise_variables",
     "synthetic_banner",
     "DEMO_COHORT",
+    "fit_logistic",
+    "LogisticFit",
+    "ModelError",
+    "ModelWarning",
+    "odds_ratio_table",
+    "table_one",
+    "incidence",
+    "roc_auc",
+    "validate_bootstrap",
+    "calibrate_bootstrap",
+    "hosmer_lemeshow",
     "__version__",
 ]
 assert set(__all__) == {*_EXPORTS, "__version__"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import CohortCheck, check_cohort, load_cohort
+    from .describe import incidence, table_one
+    from .models import LogisticFit, ModelError, ModelWarning, fit_logistic, odds_ratio_table
     from .paths import DEMO_COHORT
+    from .performance import calibrate_bootstrap, hosmer_lemeshow, roc_auc, validate_bootstrap
     from .quality import summarise_variables, synthetic_banner
     from .synthetic import demo_cohort, is_synthetic, simulate_cohort
     from .validation import DataQualityWarning, DataValidationError
