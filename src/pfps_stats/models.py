@@ -168,9 +168,13 @@ def _check_design(d: _Design) -> None:
                 f"{d.columns[j]!r} is a linear combination of "
                 f"{', '.join(map(repr, with_)) or 'the intercept'}"
             )
-        raise ModelError(
-            "perfect collinearity: " + "; ".join(parts) + ". Drop one of the terms involved."
-        )
+        hint = " Drop one of the terms involved."
+        if any(c.startswith(("cr(", "cc(")) for c in d.columns) and "Intercept" in d.columns:
+            hint += (
+                " cr() and cc() splines span the intercept unless centred: write, e.g., "
+                "cr(weekly_km, df=3, constraints='center')."
+            )
+        raise ModelError("perfect collinearity: " + "; ".join(parts) + "." + hint)
 
 
 def _column_info(design_info, columns: list[str], data: pd.DataFrame) -> list[dict]:
