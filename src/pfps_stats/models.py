@@ -75,9 +75,14 @@ def _check_outcome(data: pd.DataFrame, outcome: str) -> None:
             f"the outcome {outcome!r} is not a column of the data; columns: "
             f"{', '.join(map(str, data.columns))}"
         )
-    values = data[outcome].dropna()
-    if pd.api.types.is_bool_dtype(values):
+    column = data[outcome]
+    if pd.api.types.is_bool_dtype(column):
         return
+    if pd.api.types.is_numeric_dtype(column):  # fast path: one vectorised pass
+        v = column.to_numpy(dtype=float, na_value=np.nan)
+        if (((v == 0) | (v == 1)) | np.isnan(v)).all():
+            return
+    values = column.dropna()
     numeric = pd.to_numeric(values, errors="coerce")
     bad = values[numeric.isna() | ~numeric.isin([0, 1])]
     if len(bad):
@@ -100,16 +105,18 @@ def _design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ()) -> _
     outcome = formula.split("~", 1)[0].strip()
     _check_outcome(data, outcome)
     used = list(dict.fromkeys([*_used_columns(formula, data), *extra]))
-    missing = data[used].isna()
-    incomplete = missing.any(axis=1)
-    sub = data.loc[~incomplete]
-    dropped = {c: int(n) for c, n in missing[incomplete].sum().items() if n}
+    missing = {c: data[c].isna().to_numpy() for c in used}
+    incomplete = np.zeros(len(data), bool)
+    for mask in missing.values():
+        incomplete |= mask
+    sub = data.loc[~incomplete] if incomplete.any() else data
+    dropped = {c: int(m.sum()) for c, m in missing.items() if m.any()}
     if len(sub) == 0:
         raise ModelError(
             f"no row is complete for {formula!r}; missing values per column: {dropped}"
         )
     try:
-        y, X = patsy.dmatrices(formula, sub, return_type="dataframe", NA_action="raise")
+        y, X = patsy.dmatrices(formula, sub, return_type="matrix", NA_action="raise")
     except patsy.PatsyError as exc:
         text = " ".join(str(exc).split())
         name = re.search(r"name '(\w+)' is not defined", text)
@@ -120,11 +127,11 @@ def _design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ()) -> _
             ) from None
         raise ModelError(f"the formula {formula!r} could not be used: {text}") from None
     design = _Design(
-        X.to_numpy(float),
-        y.iloc[:, 0].to_numpy(float),
-        list(X.columns),
+        np.asarray(X, dtype=float),
+        np.asarray(y, dtype=float)[:, 0],
+        list(X.design_info.column_names),
         X.design_info,
-        X.index,
+        sub.index,
         sub,
         outcome,
         dropped,
@@ -142,7 +149,8 @@ def _check_design(d: _Design) -> None:
             f"used, so no odds ratio can be estimated"
         )
     X = d.X
-    constant = [c for j, c in enumerate(d.columns) if c != "Intercept" and np.ptp(X[:, j]) == 0]
+    spread = np.ptp(X, axis=0)
+    constant = [c for c, r in zip(d.columns, spread, strict=True) if c != "Intercept" and r == 0]
     if constant:
         raise ModelError(
             "constant column(s) in the rows used: "
@@ -150,6 +158,12 @@ def _check_design(d: _Design) -> None:
             + ". A category with no rows, or a variable that never varies, cannot be estimated;"
             " drop the term or the empty level."
         )
+    # Fast screen on the scaled Gram matrix (p x p); only a suspect design pays for the QR.
+    gram = X.T @ X
+    norm = np.sqrt(np.diag(gram))
+    eig = linalg.eigvalsh(gram / np.outer(norm, norm))
+    if eig[0] > eig[-1] * 1e-12:
+        return
     scale = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
     _, R, perm = linalg.qr(X / scale, mode="economic", pivoting=True)
     diag = np.abs(np.diag(R))
@@ -383,8 +397,7 @@ class LogisticFit:
             if not sm_fit.mle_retvals.get("converged", True):
                 raise ModelError("maximum likelihood did not converge; try method='firth'")
             beta = np.asarray(sm_fit.params)
-            p = special.expit(X @ beta)
-            info = X.T @ (X * (p * (1 - p))[:, None])
+            info = linalg.inv(np.asarray(sm_fit.normalized_cov_params))  # Fisher information
             result = engine.NewtonResult(
                 beta,
                 float(sm_fit.llf),
