@@ -284,3 +284,12 @@ def test_firth_intervals_cover_with_few_events():
         hits += row["ci_low"] <= 0.4 <= row["ci_high"]
     assert 0.89 <= hits / reps <= 0.99, hits / reps
     assert math.isfinite(hits)
+
+
+def test_format_odds_ratio_table(cohort):
+    table = ps.odds_ratio_table(cohort, "pfp", ["knee_ext_strength_nmkg", "sex"])
+    text = ps.format_odds_ratio_table(table)
+    assert list(text.columns) == ["label", "n_events", "univariable", "multivariable"]
+    assert text.loc[1, "univariable"] == "1 (reference)"
+    assert text.loc[0, "univariable"].startswith(f"{table.loc[0, 'or_uni']:.2f} (")
+    assert "p<0.001" in text.loc[0, "univariable"]

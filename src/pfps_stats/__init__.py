@@ -36,6 +36,7 @@ _EXPORTS = {
     "ModelError": "models",
     "ModelWarning": "models",
     "odds_ratio_table": "models",
+    "format_odds_ratio_table": "models",
     "table_one": "describe",
     "incidence": "describe",
     "roc_auc": "performance",
@@ -66,6 +67,7 @@ __all__ = [
     "ModelError",
     "ModelWarning",
     "odds_ratio_table",
+    "format_odds_ratio_table",
     "table_one",
     "incidence",
     "roc_auc",
@@ -79,7 +81,14 @@ assert set(__all__) == {*_EXPORTS, "__version__"}
 if TYPE_CHECKING:  # pragma: no cover
     from .data import CohortCheck, check_cohort, load_cohort
     from .describe import incidence, table_one
-    from .models import LogisticFit, ModelError, ModelWarning, fit_logistic, odds_ratio_table
+    from .models import (
+        LogisticFit,
+        ModelError,
+        ModelWarning,
+        fit_logistic,
+        format_odds_ratio_table,
+        odds_ratio_table,
+    )
     from .paths import DEMO_COHORT
     from .performance import calibrate_bootstrap, hosmer_lemeshow, roc_auc, validate_bootstrap
     from .quality import summarise_variables, synthetic_banner

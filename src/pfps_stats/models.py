@@ -942,3 +942,38 @@ def _row(factor, label, level, n, events, uni, multi, uni_notes, multi_notes) ->
         "p_multi": get(multi, "p_value"),
         "warnings": "; ".join(notes),
     }
+
+
+def format_odds_ratio_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """The :func:`odds_ratio_table` as text for a paper, as finalfit prints it.
+
+    Returns
+    -------
+    DataFrame
+        label, n_events ("n (events)"), univariable, multivariable; each OR cell reads
+        ``"0.53 (0.44-0.64, p<0.001)"``, reference levels ``"1 (reference)"``, and a model
+        that could not be fitted ``"-"``.
+    """
+
+    def cell(row: pd.Series, side: str) -> str:
+        ratio = row[f"or_{side}"]
+        if pd.isna(ratio):
+            return "-"
+        if pd.isna(row[f"ci_low_{side}"]):
+            return "1 (reference)"
+        p = row[f"p_{side}"]
+        p_text = "p<0.001" if p < 0.001 else f"p={p:.3f}"
+        f = f"{{:.{digits}f}}"
+        return (
+            f"{f.format(ratio)} ({f.format(row[f'ci_low_{side}'])}-"
+            f"{f.format(row[f'ci_high_{side}'])}, {p_text})"
+        )
+
+    return pd.DataFrame(
+        {
+            "label": table["label"],
+            "n_events": [f"{n} ({e})" for n, e in zip(table["n"], table["events"], strict=True)],
+            "univariable": [cell(r, "uni") for _, r in table.iterrows()],
+            "multivariable": [cell(r, "multi") for _, r in table.iterrows()],
+        }
+    )
