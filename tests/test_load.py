@@ -193,6 +193,7 @@ def test_one_pass_finds_every_problem(write_text):
     assert 'on_invalid="quarantine"' in message
 
 
+@pytest.mark.filterwarnings("ignore:.*single-class outcome:pfps_stats.DataQualityWarning")
 def test_quarantine_accounts_for_every_row(write_text, tmp_path):
     path = write_text("bad.csv", BAD)
     out = tmp_path / "q" / "set_aside.csv"
