@@ -123,9 +123,11 @@ def bench_large(sizes: list[int]) -> None:
         X = sm.add_constant(data[PREDICTORS].to_numpy())
         y = data["pfp"].to_numpy(float)
         runs = {
-            "statsmodels Logit (prebuilt X)": lambda: sm.Logit(y, X).fit(disp=0, method="newton"),
-            "statsmodels smf.logit (formula)": lambda: smf.logit(FORMULA, data).fit(disp=0),
-            "pfps_stats fit_logistic": lambda: ps.fit_logistic(data, FORMULA),
+            "statsmodels Logit (prebuilt X)": lambda y=y, X=X: sm.Logit(y, X).fit(
+                disp=0, method="newton"
+            ),
+            "statsmodels smf.logit (formula)": lambda d=data: smf.logit(FORMULA, d).fit(disp=0),
+            "pfps_stats fit_logistic": lambda d=data: ps.fit_logistic(d, FORMULA),
         }
         base_s = base_m = None
         for name, func in runs.items():
@@ -136,7 +138,6 @@ def bench_large(sizes: list[int]) -> None:
                 f"{n:>9} {name:<34} {seconds:7.2f} {seconds / base_s:5.2f}x {peak:9.0f} "
                 f"{peak / base_m:5.2f}x"
             )
-        del data, X, y
         gc.collect()
 
 
