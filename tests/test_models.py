@@ -293,3 +293,19 @@ def test_format_odds_ratio_table(cohort):
     assert text.loc[1, "univariable"] == "1 (reference)"
     assert text.loc[0, "univariable"].startswith(f"{table.loc[0, 'or_uni']:.2f} (")
     assert "p<0.001" in text.loc[0, "univariable"]
+
+
+def test_separation_in_large_data_is_found_from_the_signs_of_the_ml_fit():
+    """Above LP_ALWAYS cells the exact check runs only when ML shows separation's signs."""
+    from pfps_stats.models import LP_ALWAYS
+
+    data = ps.simulate_cohort(60_000, subgroup="military", seed=8)
+    data["sprinter"] = ((data["pfp"] == 1) & (data.index % 4 == 0)).astype(int)
+    assert 60_000 * 3 > LP_ALWAYS
+    with pytest.raises(ps.ModelError, match="separation.*'sprinter'"):
+        ps.fit_logistic(data, "pfp ~ bmi + sprinter")
+    with pytest.warns(ps.ModelWarning, match="separation along 'sprinter'"):
+        fit = ps.fit_logistic(data, "pfp ~ bmi + sprinter", method="auto")
+    assert fit.method == "firth"
+    plain = _quiet_fit(data, "pfp ~ bmi + knee_ext_strength_nmkg")
+    assert plain.method == "ml"

@@ -29,8 +29,9 @@ Method = Literal["ml", "firth", "auto"]
 EPV_FIRTH = 5.0
 #: Events per variable below which tables warn (Peduzzi et al. 1996).
 EPV_WARN = 10.0
-#: Largest n x p for which separation is checked by linear programming before fitting.
-LP_LIMIT = 5_000_000
+#: Largest n x p for which separation is always checked by linear programming (~0.1 s);
+#: larger designs are checked only when the ML fit shows the signs of separation.
+LP_ALWAYS = 120_000
 _SPLINES = ("cr(", "bs(", "cc(", "te(")
 
 
@@ -295,47 +296,64 @@ def fit_logistic(
     n_params = design.X.shape[1] - ("Intercept" in design.columns)
     events = int(design.y.sum())
     epv = min(events, len(design.y) - events) / max(n_params, 1)
-    separated = _separated_terms(design)
-    chosen = method
-    if method == "ml" and separated:
-        raise ModelError(
-            f"the outcome is perfectly predicted (complete or quasi-complete separation) along "
-            f"{', '.join(map(repr, separated))}; maximum-likelihood odds ratios do not exist "
-            f"(they are infinite). Use method='firth' (or 'auto'), or combine sparse categories."
-        )
-    if method == "auto":
-        if separated:
-            chosen = "firth"
-            notes.append(
-                f"separation along {', '.join(map(repr, separated))}: fitted by "
-                f"Firth's penalised likelihood"
-            )
-        elif epv < EPV_FIRTH:
-            chosen = "firth"
-            notes.append(
-                f"events per variable {epv:.1f} < {EPV_FIRTH:g}: fitted by Firth's "
-                f"penalised likelihood"
-            )
-        else:
-            chosen = "ml"
+    separated = _separated_terms(design) if design.X.size <= LP_ALWAYS else None
+    chosen = _choose_method(method, separated or [], epv, notes)
     if epv < EPV_WARN:
         notes.append(
             f"events per variable {epv:.1f} < {EPV_WARN:g}: estimates may be "
             f"unstable and optimistic"
         )
+    try:
+        fit = LogisticFit(
+            design,
+            chosen,
+            formula,
+            notes,
+            epv=epv,
+            separated=separated or [],
+            check_separation=separated is None,
+        )
+    except _SeparationSuspected:
+        separated = _separated_terms(design)  # the exact check, only when ML shows the signs
+        chosen = _choose_method(method, separated, epv, notes)
+        fit = LogisticFit(design, chosen, formula, notes, epv=epv, separated=separated)
     for note in notes:
         warnings.warn(note, ModelWarning, stacklevel=2)
-    fit = LogisticFit(design, chosen, formula, notes, epv=epv, separated=separated)
     if cluster is not None:
         fit._fit_clustered(cluster, cluster_method)
     return fit
 
 
+class _SeparationSuspected(Exception):
+    """ML showed the signs of separation; the exact check decides."""
+
+
+def _choose_method(method: str, separated: list[str], epv: float, notes: list[str]) -> str:
+    if separated and method == "ml":
+        raise ModelError(
+            f"the outcome is perfectly predicted (complete or quasi-complete separation) along "
+            f"{', '.join(map(repr, separated))}; maximum-likelihood odds ratios do not exist "
+            f"(they are infinite). Use method='firth' (or 'auto'), or combine sparse categories."
+        )
+    if method != "auto":
+        return method
+    if separated:
+        notes.append(
+            f"separation along {', '.join(map(repr, separated))}: fitted by "
+            f"Firth's penalised likelihood"
+        )
+        return "firth"
+    if epv < EPV_FIRTH:
+        notes.append(
+            f"events per variable {epv:.1f} < {EPV_FIRTH:g}: fitted by Firth's penalised likelihood"
+        )
+        return "firth"
+    return "ml"
+
+
 def _separated_terms(design: _Design) -> list[str]:
-    X, y = design.X, design.y
-    if X.size > LP_LIMIT:
-        return []
-    direction = engine.separation_direction(X, y)
+    """Terms along which the data are separated (linear programming), or []."""
+    direction = engine.separation_direction(design.X, design.y)
     if direction is None:
         return []
     return [
@@ -371,6 +389,7 @@ class LogisticFit:
         *,
         epv: float,
         separated: list[str],
+        check_separation: bool = False,
     ):
         self._d = design
         self.method = method
@@ -394,9 +413,18 @@ class LogisticFit:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sm_fit = sm.Logit(y, X).fit(method="newton", disp=0, maxiter=100)
-            if not sm_fit.mle_retvals.get("converged", True):
-                raise ModelError("maximum likelihood did not converge; try method='firth'")
             beta = np.asarray(sm_fit.params)
+            converged = sm_fit.mle_retvals.get("converged", True)
+            if check_separation:
+                eta = X @ beta
+                if (
+                    not converged
+                    or np.max(np.abs(beta[1:]), initial=0) > 15
+                    or np.max(np.abs(eta)) > 25
+                ):
+                    raise _SeparationSuspected
+            if not converged:
+                raise ModelError("maximum likelihood did not converge; try method='firth'")
             info = linalg.inv(np.asarray(sm_fit.normalized_cov_params))  # Fisher information
             result = engine.NewtonResult(
                 beta,
