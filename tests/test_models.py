@@ -309,3 +309,20 @@ def test_separation_in_large_data_is_found_from_the_signs_of_the_ml_fit():
     assert fit.method == "firth"
     plain = _quiet_fit(data, "pfp ~ bmi + knee_ext_strength_nmkg")
     assert plain.method == "ml"
+
+
+@pytest.mark.parametrize("dtype", [bool, "Int64", float, "int8"])
+def test_outcome_dtype_does_not_change_the_fit(cohort, dtype):
+    """A bool outcome is a category to patsy (first column = False): it must not flip signs."""
+    reference = _quiet_fit(cohort, "pfp ~ knee_ext_strength_nmkg").params_
+    fit = _quiet_fit(cohort.assign(pfp=cohort["pfp"].astype(dtype)), "pfp ~ knee_ext_strength_nmkg")
+    pd.testing.assert_series_equal(fit.params_, reference, rtol=1e-10)
+
+
+def test_unused_category_levels_are_dropped(cohort):
+    """A level in the dtype but in no row (e.g. after subsetting) is not a constant column."""
+    data = cohort.assign(sex=pd.Categorical(cohort["sex"], categories=["F", "M", "X"]))
+    fit = _quiet_fit(data, "pfp ~ knee_ext_strength_nmkg + C(sex)")
+    assert fit.columns == ["Intercept", "C(sex)[T.M]", "knee_ext_strength_nmkg"]
+    table = ps.odds_ratio_table(data, "pfp", ["sex"])
+    assert list(table["level"]) == ["F", "M"]

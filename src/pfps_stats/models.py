@@ -111,6 +111,19 @@ def _design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ()) -> _
     for mask in missing.values():
         incomplete |= mask
     sub = data.loc[~incomplete] if incomplete.any() else data
+    # patsy reads a bool outcome as a category (two columns, first = False) and a nullable
+    # integer as objects: hand it 0/1 floats. Empty category levels (a subset of a cohort)
+    # would become constant columns: drop them.
+    fixes = {}
+    if sub[outcome].dtype != np.float64:
+        fixes[outcome] = sub[outcome].astype(float)
+    for c in used:
+        if isinstance(sub[c].dtype, pd.CategoricalDtype):
+            observed = sub[c].cat.remove_unused_categories()
+            if len(observed.cat.categories) < len(sub[c].cat.categories):
+                fixes[c] = observed
+    if fixes:
+        sub = sub.assign(**fixes)
     dropped = {c: int(m.sum()) for c, m in missing.items() if m.any()}
     if len(sub) == 0:
         raise ModelError(
@@ -127,6 +140,8 @@ def _design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ()) -> _
                 f"the data; columns: {', '.join(map(str, data.columns))}"
             ) from None
         raise ModelError(f"the formula {formula!r} could not be used: {text}") from None
+    if y.shape[1] != 1:  # pragma: no cover - guarded by _check_outcome and the cast above
+        raise ModelError(f"the outcome {outcome!r} must be a single 0/1 column")
     design = _Design(
         np.asarray(X, dtype=float),
         np.asarray(y, dtype=float)[:, 0],
@@ -909,10 +924,11 @@ def odds_ratio_table(
                 )
             )
             continue
+        present = set(used[column].unique())
         levels = (
-            list(data[column].cat.categories)
+            [c for c in data[column].cat.categories if c in present]  # category order
             if isinstance(data[column].dtype, pd.CategoricalDtype)
-            else sorted(used[column].unique())
+            else sorted(present)
         )
         for i, level in enumerate(levels):
             at = used[used[column] == level]
