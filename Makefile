@@ -8,7 +8,7 @@ BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint format lab bench demo-data clean
+.PHONY: help report test lint format lab bench figures demo-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,17 +30,17 @@ report: $(BASE_STAMP) ## set up .venv and build the report site from the demo da
 	$(BIN)/pfps-stats report run reports.yml
 
 test: $(DEV_STAMP) ## set up .venv with dev extras, lint, and run the test suite
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
 lint: $(DEV_STAMP) ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 
 format: $(DEV_STAMP) ## apply ruff's formatting and safe fixes
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks docs
+	$(BIN)/ruff check --fix src tests benchmarks docs
 
 lab: $(BASE_STAMP) ## JupyterLab with the package importable, on the "Python (pfps_stats)" kernel
 	$(BIN)/python -m ipykernel install --sys-prefix --name pfps-stats --display-name "Python (pfps_stats)"
@@ -49,6 +49,9 @@ lab: $(BASE_STAMP) ## JupyterLab with the package importable, on the "Python (pf
 bench: $(DEV_STAMP) ## run the benchmarks (side-by-side timings against a baseline)
 	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+figures: $(BASE_STAMP) ## render every figure on the demo cohort into docs/figures
+	$(BIN)/python docs/figures/make_figures.py
 
 demo-data: $(BASE_STAMP) ## regenerate data/raw/demo_cohort.csv (SYNTHETIC, fixed seed)
 	$(BIN)/pfps-stats simulate --demo --out data/raw/demo_cohort.csv

@@ -5,12 +5,24 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")  # no screen: render off-screen
+
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
 import pfps_stats as ps
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Every test starts and ends with no open figure."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture

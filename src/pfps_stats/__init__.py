@@ -43,6 +43,14 @@ _EXPORTS = {
     "validate_bootstrap": "performance",
     "calibrate_bootstrap": "performance",
     "hosmer_lemeshow": "performance",
+    "set_theme": "plots",
+    "plot_forest": "plots",
+    "plot_effect": "plots",
+    "plot_calibration": "plots",
+    "plot_roc": "plots",
+    "plot_distributions": "plots",
+    "plot_missing": "plots",
+    "plot_correlations": "plots",
 }
 
 __all__ = [
@@ -74,6 +82,14 @@ __all__ = [
     "validate_bootstrap",
     "calibrate_bootstrap",
     "hosmer_lemeshow",
+    "set_theme",
+    "plot_forest",
+    "plot_effect",
+    "plot_calibration",
+    "plot_roc",
+    "plot_distributions",
+    "plot_missing",
+    "plot_correlations",
     "__version__",
 ]
 assert set(__all__) == {*_EXPORTS, "__version__"}
@@ -91,6 +107,16 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .paths import DEMO_COHORT
     from .performance import calibrate_bootstrap, hosmer_lemeshow, roc_auc, validate_bootstrap
+    from .plots import (
+        plot_calibration,
+        plot_correlations,
+        plot_distributions,
+        plot_effect,
+        plot_forest,
+        plot_missing,
+        plot_roc,
+        set_theme,
+    )
     from .quality import summarise_variables, synthetic_banner
     from .synthetic import demo_cohort, is_synthetic, simulate_cohort
     from .validation import DataQualityWarning, DataValidationError

@@ -262,6 +262,8 @@ def calibrate_bootstrap(
     -------
     DataFrame
         predicted, apparent, optimism, corrected (observed risk at each predicted risk).
+        Also kept as ``fit.calibration_curve_``, which :func:`~pfps_stats.plot_calibration`
+        draws.
     """
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
@@ -284,7 +286,7 @@ def calibrate_bootstrap(
         gaps.append(smooth(np.repeat(p_b, counts), np.repeat(y, counts)) - smooth(p_b, y))
     apparent = smooth(prob, y)
     optimism = np.nanmean(np.array(gaps), axis=0)
-    return pd.DataFrame(
+    curve = pd.DataFrame(
         {
             "predicted": grid,
             "apparent": apparent,
@@ -292,3 +294,5 @@ def calibrate_bootstrap(
             "corrected": np.clip(apparent - optimism, 0, 1),
         }
     )
+    fit.calibration_curve_ = curve  # plot_calibration draws it
+    return curve
