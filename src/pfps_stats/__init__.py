@@ -43,6 +43,10 @@ _EXPORTS = {
     "validate_bootstrap": "performance",
     "calibrate_bootstrap": "performance",
     "hosmer_lemeshow": "performance",
+    "effect_size": "evidence.effect_sizes",
+    "convert_effect": "evidence.effect_sizes",
+    "meta_analysis": "evidence.meta",
+    "MetaResult": "evidence.meta",
     "set_theme": "plots",
     "plot_forest": "plots",
     "plot_effect": "plots",
@@ -82,6 +86,10 @@ __all__ = [
     "validate_bootstrap",
     "calibrate_bootstrap",
     "hosmer_lemeshow",
+    "effect_size",
+    "convert_effect",
+    "meta_analysis",
+    "MetaResult",
     "set_theme",
     "plot_forest",
     "plot_effect",
@@ -97,6 +105,8 @@ assert set(__all__) == {*_EXPORTS, "__version__"}
 if TYPE_CHECKING:  # pragma: no cover
     from .data import CohortCheck, check_cohort, load_cohort
     from .describe import incidence, table_one
+    from .evidence.effect_sizes import convert_effect, effect_size
+    from .evidence.meta import MetaResult, meta_analysis
     from .models import (
         LogisticFit,
         ModelError,
