@@ -121,3 +121,45 @@ def test_forest_plot_of_a_meta_analysis():
     assert ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == "Pooled"
     assert "I² = 92%" in ax.get_title()
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_egger_matches_regtest(test):
+    es = _bcg_log_rr()
+    result = meta_analysis(es["yi"], es["vi"], test=test)
+    egger = result.egger()
+    for name, expected in R[f"regtest_{test}"].items():
+        assert egger[name] == pytest.approx(expected, rel=1e-6), name
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_subgroups_match_rma_with_a_moderator(test):
+    es = _bcg_log_rr()
+    table = meta_analysis(es["yi"], es["vi"], test=test).subgroups(BCG["alloc"])
+    ref = R[f"subgroup_{test}"]
+    for group, expected in ref["estimates"].items():
+        got = table.set_index("group").loc[group, "estimate"]
+        assert got == pytest.approx(expected, rel=1e-6), group
+    difference = table.attrs["difference"]
+    assert difference["statistic"] == pytest.approx(ref["statistic"], rel=1e-6)
+    assert difference["p_value"] == pytest.approx(ref["p_value"], rel=1e-6)
+
+
+def test_small_k_warnings():
+    from pfps_stats.evidence.meta import MetaWarning
+
+    with pytest.warns(MetaWarning, match="consider test='knha'"):
+        result = meta_analysis([0.1, 0.4, -0.1], [0.01, 0.02, 0.03])
+    with pytest.warns(MetaWarning, match="k = 3 < 10"):
+        result.egger()
+
+
+def test_funnel_plot():
+    import matplotlib.pyplot as plt
+
+    es = _bcg_log_rr()
+    ax = meta_analysis(es["yi"], es["vi"]).plot_funnel(
+        ax=plt.figure().gca(), xlabel="log risk ratio"
+    )
+    assert ax.get_ylim()[0] > ax.get_ylim()[1], "standard error axis is inverted"
+    assert len(ax.collections[-1].get_offsets()) == len(BCG)

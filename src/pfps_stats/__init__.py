@@ -47,6 +47,7 @@ _EXPORTS = {
     "convert_effect": "evidence.effect_sizes",
     "meta_analysis": "evidence.meta",
     "MetaResult": "evidence.meta",
+    "MetaWarning": "evidence.meta",
     "set_theme": "plots",
     "plot_forest": "plots",
     "plot_effect": "plots",
@@ -90,6 +91,7 @@ __all__ = [
     "convert_effect",
     "meta_analysis",
     "MetaResult",
+    "MetaWarning",
     "set_theme",
     "plot_forest",
     "plot_effect",
@@ -106,7 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data import CohortCheck, check_cohort, load_cohort
     from .describe import incidence, table_one
     from .evidence.effect_sizes import convert_effect, effect_size
-    from .evidence.meta import MetaResult, meta_analysis
+    from .evidence.meta import MetaResult, MetaWarning, meta_analysis
     from .models import (
         LogisticFit,
         ModelError,

@@ -45,4 +45,22 @@ out$leave1out <- list(estimate = as.numeric(l1o$estimate), tau2 = as.numeric(l1o
 # homogeneous case: tau2 on the boundary
 homo <- rma(yi = c(0.10, 0.12, 0.09, 0.11), vi = c(0.01, 0.02, 0.015, 0.012), method = "REML")
 out$boundary <- list(tau2 = homo$tau2, estimate = as.numeric(coef(homo)), i2 = homo$I2)
+
+# Egger's test: regtest's defaults (model "rma", predictor "sei"), z and Knapp-Hartung
+ctl <- list(threshold = 1e-10, tol = 1e-12, maxiter = 1000)
+for (test in c("z", "knha")) {
+  eg <- regtest(rma(yi, vi, data = dat, method = "REML", test = test, control = ctl))
+  out[[paste0("regtest_", test)]] <- list(statistic = eg$zval, p_value = eg$pval,
+                                          limit_estimate = eg$est, limit_ci_low = eg$ci.lb,
+                                          limit_ci_high = eg$ci.ub)
+}
+# Subgroups by allocation: per-subgroup rma, and the moderator test QM (F with knha)
+for (test in c("z", "knha")) {
+  m <- rma(yi, vi, mods = ~ factor(alloc), data = dat, method = "REML", test = test,
+           control = ctl)
+  per <- lapply(split(dat, dat$alloc), function(d)
+    as.numeric(coef(rma(yi, vi, data = d, method = "REML", test = test, control = ctl))))
+  out[[paste0("subgroup_", test)]] <- list(statistic = m$QM, p_value = m$QMp,
+                                           estimates = per)
+}
 write_json(out, "tests/reference/metafor.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

@@ -83,6 +83,65 @@ def tau2_reml(yi: np.ndarray, vi: np.ndarray) -> float:
 _ESTIMATORS = {"REML": tau2_reml, "DL": tau2_dl, "PM": tau2_pm}
 
 
+class MetaWarning(UserWarning):
+    """The meta-analysis ran, with a caution (few studies)."""
+
+
+# Meta-regression (Egger's test, subgroup differences): metafor's rma with moderators.
+
+
+@dataclass
+class _MetaRegression:
+    beta: np.ndarray
+    cov: np.ndarray
+    tau2: float
+    df: int
+
+
+def _projection(vi: np.ndarray, X: np.ndarray, tau2: float):
+    w = 1.0 / (vi + tau2)
+    XtW = X.T * w
+    inv = np.linalg.inv(XtW @ X)
+    P = np.diag(w) - XtW.T @ inv @ XtW
+    return w, inv, P
+
+
+def _tau2_mods(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, method: str) -> float:
+    """tau² of a mixed-effects model yi = X b + u + e, by metafor's definitions."""
+    k, p = X.shape
+    if method == "DL":
+        _, _, P0 = _projection(vi, X, 0.0)
+        w = 1.0 / vi
+        inv = np.linalg.inv((X.T * w) @ X)
+        trace = w.sum() - np.trace(inv @ ((X.T * w**2) @ X))
+        return max(0.0, float((yi @ P0 @ yi - (k - p)) / trace))
+    if method == "PM":
+
+        def f(t):
+            return float(yi @ _projection(vi, X, t)[2] @ yi) - (k - p)
+    else:  # REML score: y'PPy - tr(P)
+
+        def f(t):
+            P = _projection(vi, X, t)[2]
+            Py = P @ yi
+            return float(Py @ Py - np.trace(P))
+
+    if f(0.0) <= 0:
+        return 0.0
+    return optimize.brentq(f, 0.0, _upper_bracket(f, np.var(yi)), xtol=1e-14, rtol=1e-13)
+
+
+def _meta_regression(yi, vi, X, method: str, test: str) -> _MetaRegression:
+    k, p = X.shape
+    tau2 = _tau2_mods(yi, vi, X, method)
+    w, inv, P = _projection(vi, X, tau2)
+    beta = inv @ (X.T * w) @ yi
+    cov = inv
+    if test == "knha":
+        cov = inv * float(yi @ P @ yi) / (k - p)
+    return _MetaRegression(beta, cov, tau2, k - p)
+
+
 @dataclass
 class MetaResult:
     """A random-effects meta-analysis.
@@ -272,6 +331,151 @@ class MetaResult:
             )
         return pd.DataFrame(rows)
 
+    def egger(self) -> pd.Series:
+        """Egger's regression test for funnel-plot asymmetry, as metafor's ``regtest`` with its
+        defaults: a mixed-effects meta-regression of yi on the standard error, tau² by this
+        analysis's method, z or Knapp-Hartung test of the slope. A :class:`MetaWarning` says
+        when k < 10, where the test has little power.
+
+        Returns
+        -------
+        Series
+            statistic (z or t), p_value, df (t only), limit_estimate (the effect as the standard
+            error goes to 0), limit_ci_low, limit_ci_high.
+        """
+        import warnings
+
+        if self.k < 3:
+            raise ValueError("Egger's test needs at least 3 studies")
+        if self.k < 10:
+            warnings.warn(
+                f"Egger's test with k = {self.k} < 10 studies has little power to detect "
+                f"asymmetry; interpret with caution",
+                MetaWarning,
+                stacklevel=2,
+            )
+        X = np.column_stack([np.ones(self.k), np.sqrt(self.vi)])
+        fit = _meta_regression(self.yi, self.vi, X, self.method, self.test)
+        se = np.sqrt(np.diag(fit.cov))
+        stat = fit.beta[1] / se[1]
+        alpha = 1 - self.level
+        if self.test == "knha":
+            p = 2 * stats.t.sf(abs(stat), fit.df)
+            crit = stats.t.ppf(1 - alpha / 2, fit.df)
+        else:
+            p = 2 * stats.norm.sf(abs(stat))
+            crit = stats.norm.ppf(1 - alpha / 2)
+        return pd.Series(
+            {
+                "statistic": stat,
+                "p_value": p,
+                "df": fit.df if self.test == "knha" else np.nan,
+                "limit_estimate": fit.beta[0],
+                "limit_ci_low": fit.beta[0] - crit * se[0],
+                "limit_ci_high": fit.beta[0] + crit * se[0],
+            }
+        )
+
+    def subgroups(self, groups: Sequence) -> pd.DataFrame:
+        """Pooled estimate per subgroup, and the test for subgroup differences.
+
+        Each subgroup is pooled on its own (this analysis's method and test). The difference
+        test is metafor's omnibus moderator test QM of a mixed-effects model with the subgroup as
+        a factor (one tau² shared by the subgroups); with Knapp-Hartung it is an F test.
+
+        Returns
+        -------
+        DataFrame
+            group, k, estimate, ci_low, ci_high, tau2, i2; ``attrs["difference"]`` holds
+            statistic (QM or F), df, p_value.
+        """
+        groups = pd.Series(list(groups), dtype=object)
+        if len(groups) != self.k:
+            raise ValueError("groups must have one entry per study")
+        levels = list(dict.fromkeys(groups))
+        if len(levels) < 2:
+            raise ValueError("subgroup analysis needs at least two subgroups")
+        rows = []
+        for level in levels:
+            keep = (groups == level).to_numpy()
+            if keep.sum() == 1:
+                se = float(np.sqrt(self.vi[keep][0]))
+                z = stats.norm.ppf(0.5 + self.level / 2)
+                est = float(self.yi[keep][0])
+                rows.append(
+                    {
+                        "group": level,
+                        "k": 1,
+                        "estimate": est,
+                        "ci_low": est - z * se,
+                        "ci_high": est + z * se,
+                        "tau2": np.nan,
+                        "i2": np.nan,
+                    }
+                )
+                continue
+            r = MetaResult(self.yi[keep], self.vi[keep], [], self.method, self.test, self.level)
+            rows.append(
+                {
+                    "group": level,
+                    "k": int(keep.sum()),
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "tau2": r.tau2,
+                    "i2": r.i2,
+                }
+            )
+        X = np.column_stack(
+            [np.ones(self.k)] + [(groups == lv).to_numpy(float) for lv in levels[1:]]
+        )
+        fit = _meta_regression(self.yi, self.vi, X, self.method, self.test)
+        b, V = fit.beta[1:], fit.cov[1:, 1:]
+        qm = float(b @ np.linalg.solve(V, b))
+        m = len(levels) - 1
+        if self.test == "knha":
+            stat, p = qm / m, float(stats.f.sf(qm / m, m, fit.df))
+        else:
+            stat, p = qm, float(stats.chi2.sf(qm, m))
+        table = pd.DataFrame(rows)
+        table.attrs["difference"] = {
+            "statistic": stat,
+            "df": m,
+            "p_value": p,
+            "test": "F" if self.test == "knha" else "QM (chi-square)",
+        }
+        return table
+
+    def plot_funnel(self, ax: Axes | None = None, *, xlabel: str | None = None) -> Axes:
+        """Funnel plot: each study's effect against its standard error (inverted axis), with the
+        pooled estimate and its pseudo 95% limits (estimate ± 1.96·se).
+
+        Returns
+        -------
+        Axes
+        """
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca() if ax is None else ax
+        se = np.sqrt(self.vi)
+        top = float(se.max()) * 1.05
+        grid = np.linspace(0, top, 50)
+        z = stats.norm.ppf(0.975)
+        ax.fill_betweenx(
+            grid,
+            self.estimate - z * grid,
+            self.estimate + z * grid,
+            color="0.92",
+            label="pseudo 95% limits",
+        )
+        ax.axvline(self.estimate, color="C1", lw=1.5, label="pooled estimate")
+        ax.scatter(self.yi, se, color="C0", zorder=3, label="studies")
+        ax.set_ylim(top, 0)
+        ax.set_ylabel("Standard error")
+        ax.set_xlabel(xlabel or "Effect size")
+        ax.legend(loc="lower right", fontsize="small")
+        return ax
+
     def plot_forest(
         self, ax: Axes | None = None, *, exponentiate: bool = False, xlabel: str | None = None
     ) -> Axes:
@@ -371,6 +575,15 @@ def meta_analysis(
         raise ValueError(f"method must be one of {', '.join(_ESTIMATORS)}, not {method!r}")
     if test not in ("z", "knha"):
         raise ValueError(f'test must be "z" or "knha", not {test!r}')
+    if test == "z" and 1 < len(y) < 5:
+        import warnings
+
+        warnings.warn(
+            f"with k = {len(y)} studies, z-based intervals are too narrow; consider "
+            f"test='knha' (Knapp-Hartung)",
+            MetaWarning,
+            stacklevel=2,
+        )
     names = list(labels) if labels is not None else [f"study {i + 1}" for i in range(len(y))]
     if len(names) != len(y):
         raise ValueError("labels must have one entry per study")
