@@ -75,7 +75,10 @@ def test_leave_one_out():
 
 
 def test_tau2_on_the_boundary():
-    result = meta_analysis([0.10, 0.12, 0.09, 0.11], [0.01, 0.02, 0.015, 0.012])
+    from pfps_stats.evidence.meta import MetaWarning
+
+    with pytest.warns(MetaWarning, match="consider test='knha'"):
+        result = meta_analysis([0.10, 0.12, 0.09, 0.11], [0.01, 0.02, 0.015, 0.012])
     assert result.tau2 == 0.0 == R["boundary"]["tau2"]
     assert result.estimate == pytest.approx(R["boundary"]["estimate"], rel=1e-12)
     assert result.i2 == 0.0
@@ -120,7 +123,7 @@ def test_forest_plot_of_a_meta_analysis():
     ax = result.plot_forest(ax=plt.figure().gca(), exponentiate=True, xlabel="Risk ratio")
     assert ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == "Pooled"
-    assert "I² = 92%" in ax.get_title()
+    assert "I² = 92%" in ax.get_legend().get_texts()[0].get_text()
 
 
 @pytest.mark.parametrize("test", ["z", "knha"])

@@ -89,6 +89,35 @@ def main() -> None:
     ]
     save(ps.plot_correlations(numeric, ax=ax), "correlations", "Correlations")
 
+    comparison = ps.compare_with_evidence(
+        military, factors=["knee_ext_strength_nmkg", "hip_abd_strength_nkg", "bmi"]
+    )
+    _, ax = plt.subplots(figsize=(8, 3))
+    save(
+        ps.plot_comparison(comparison, ax=ax),
+        "comparison",
+        "Military recruits: local cohort vs published (Neal 2019, Hart 2017)",
+    )
+
+    # A meta-analysis of the three demo subgroups' quadriceps SMDs (illustration only)
+    rows = [
+        ps.compare_with_evidence(
+            cohort[cohort["subgroup"] == g], factors=["knee_ext_strength_nmkg"]
+        ).iloc[0]
+        for g in ("military", "adolescent", "recreational")
+    ]
+    yi = [r["smd"] for r in rows]
+    vi = [((r["smd_high"] - r["smd_low"]) / (2 * 1.959964)) ** 2 for r in rows]
+    meta = ps.meta_analysis(yi, vi, test="knha", labels=[r["subgroup"] for r in rows])
+    _, ax = plt.subplots(figsize=(7, 3))
+    save(
+        meta.plot_forest(ax=ax, xlabel="SMD, PFP minus no PFP"),
+        "meta_forest",
+        "Quadriceps strength across subgroups",
+    )
+    _, ax = plt.subplots(figsize=(5, 4))
+    save(meta.plot_funnel(ax=ax, xlabel="SMD"), "meta_funnel", "Funnel plot")
+
 
 if __name__ == "__main__":
     main()

@@ -48,6 +48,13 @@ _EXPORTS = {
     "meta_analysis": "evidence.meta",
     "MetaResult": "evidence.meta",
     "MetaWarning": "evidence.meta",
+    "load_evidence": "evidence.registry",
+    "load_studies": "evidence.registry",
+    "load_claims": "evidence.registry",
+    "EvidenceError": "evidence.registry",
+    "compare_with_evidence": "evidence.compare",
+    "plot_comparison": "evidence.compare",
+    "claims_html": "evidence.compare",
     "set_theme": "plots",
     "plot_forest": "plots",
     "plot_effect": "plots",
@@ -92,6 +99,13 @@ __all__ = [
     "meta_analysis",
     "MetaResult",
     "MetaWarning",
+    "load_evidence",
+    "load_studies",
+    "load_claims",
+    "EvidenceError",
+    "compare_with_evidence",
+    "plot_comparison",
+    "claims_html",
     "set_theme",
     "plot_forest",
     "plot_effect",
@@ -107,8 +121,10 @@ assert set(__all__) == {*_EXPORTS, "__version__"}
 if TYPE_CHECKING:  # pragma: no cover
     from .data import CohortCheck, check_cohort, load_cohort
     from .describe import incidence, table_one
+    from .evidence.compare import claims_html, compare_with_evidence, plot_comparison
     from .evidence.effect_sizes import convert_effect, effect_size
     from .evidence.meta import MetaResult, MetaWarning, meta_analysis
+    from .evidence.registry import EvidenceError, load_claims, load_evidence, load_studies
     from .models import (
         LogisticFit,
         ModelError,

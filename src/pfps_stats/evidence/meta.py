@@ -473,7 +473,7 @@ class MetaResult:
         ax.set_ylim(top, 0)
         ax.set_ylabel("Standard error")
         ax.set_xlabel(xlabel or "Effect size")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
         return ax
 
     def plot_forest(
@@ -510,7 +510,11 @@ class MetaResult:
         )
         diamond_x = [tf(self.ci_low), tf(self.estimate), tf(self.ci_high), tf(self.estimate)]
         ax.fill(
-            diamond_x, [0.5, 0.8, 0.5, 0.2], color="C1", zorder=3, label=f"pooled ({self.method})"
+            diamond_x,
+            [0.5, 0.8, 0.5, 0.2],
+            color="C1",
+            zorder=3,
+            label=f"pooled ({self.method}): tau² = {self.tau2:.3g}, I² = {self.i2:.0f}%",
         )
         ax.plot(
             [tf(self.pi_low), tf(self.pi_high)],
@@ -525,8 +529,7 @@ class MetaResult:
         if exponentiate:
             ax.set_xscale("log")
         ax.set_xlabel(xlabel or ("Ratio (95% CI)" if exponentiate else "Effect size (95% CI)"))
-        ax.legend(loc="best", fontsize="small")
-        ax.set_title(f"tau² = {self.tau2:.3g}, I² = {self.i2:.0f}%", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
         return ax
 
 
