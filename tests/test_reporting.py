@@ -95,13 +95,19 @@ def test_config_errors_are_reported_before_anything_runs(project, text, message,
 
 
 def test_shipped_notebooks_declare_their_parameters():
-    assert declared_parameters(ROOT / "notebooks" / "01-data-quality.ipynb") == {
-        "data_path",
-        "subgroup",
-        "outcome",
+    common = {"data_path", "subgroup", "outcome", "suppress_small_cells", "min_cell"}
+    assert declared_parameters(ROOT / "notebooks" / "01-data-quality.ipynb") == common
+    assert declared_parameters(ROOT / "notebooks" / "02-risk-factors.ipynb") == common | {
+        "factors",
+        "n_boot",
+        "seed",
     }
+    assert declared_parameters(ROOT / "notebooks" / "03-evidence.ipynb") == common
 
 
 def test_shipped_config_is_valid():
     config = load_config(ROOT / "reports.yml")
-    assert {job.name for job in config.jobs} >= {"data-quality-all", "data-quality-military"}
+    names = {job.name for job in config.jobs}
+    for notebook in ("data-quality", "risk-factors", "evidence"):
+        for subgroup in ("all", "military", "adolescent", "recreational"):
+            assert f"{notebook}-{subgroup}" in names

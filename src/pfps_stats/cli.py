@@ -1,14 +1,13 @@
 """Command line: ``pfps-stats validate | variables | simulate | report run``.
 
 Exit codes: 0 success; 1 data problems found or report jobs failed; 2 bad arguments or an
-invalid report configuration.
+invalid report configuration; 3 another report run holds the lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 
@@ -83,16 +82,35 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _report_run(args: argparse.Namespace) -> int:
-    from .reporting.batch import EXIT_CONFIG, ConfigError, load_config, run_batch
+    from .reporting.batch import (
+        EXIT_CONFIG,
+        EXIT_LOCKED,
+        ConfigError,
+        LockedError,
+        load_config,
+        run_batch,
+    )
 
     try:
         config = load_config(args.config)
-        code, records = run_batch(config, only=args.only)
+        code, records = run_batch(
+            config,
+            only=args.only,
+            workers=args.jobs,
+            force=args.force,
+            progress=sys.stderr.isatty(),
+        )
     except ConfigError as exc:
         print(f"pfps-stats: invalid report configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    ok = sum(r["status"] == "success" for r in records)
-    print(f"{ok}/{len(records)} reports succeeded; index: {config.output_dir / 'index.html'}")
+    except LockedError as exc:
+        print(f"pfps-stats: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    counts = {s: sum(r["status"] == s for r in records) for s in ("success", "cached", "failed")}
+    print(
+        f"{counts['success']} run, {counts['cached']} cached, {counts['failed']} failed; "
+        f"index: {config.output_dir / 'index.html'}"
+    )
     return code
 
 
@@ -132,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = report.add_parser("run", help="run the jobs of a reports.yml into an HTML site")
     r.add_argument("config", nargs="?", default="reports.yml")
     r.add_argument("--only", metavar="NAME", help="run just this job")
+    r.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: cores)")
+    r.add_argument("--force", action="store_true", help="re-run jobs whose inputs are unchanged")
     r.set_defaults(func=_report_run)
     return parser
 
@@ -139,9 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pfps-stats`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        return args.func(args)
+    return args.func(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

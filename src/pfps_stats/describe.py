@@ -160,12 +160,9 @@ def table_one(
             def summary(v: pd.Series) -> str:
                 return f"{fmt.format(v.mean())} ({fmt.format(v.std())})"
 
-            test = "Welch t-test"
-            p_value = (
-                float(stats.ttest_ind(x1, x0, equal_var=False).pvalue)
-                if len(x0) > 1 and len(x1) > 1
-                else np.nan
-            )
+            varies = len(x0) > 1 and len(x1) > 1 and (x0.var() > 0 or x1.var() > 0)
+            test = "Welch t-test" if varies else ""
+            p_value = float(stats.ttest_ind(x1, x0, equal_var=False).pvalue) if varies else np.nan
         rows.append(
             {
                 "variable": name,
@@ -180,7 +177,9 @@ def table_one(
                 "test": test,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["missing"] = table["missing"].astype("Int64")
+    return table
 
 
 def _categorical_test(counts: pd.DataFrame) -> tuple[float, str]:

@@ -383,7 +383,7 @@ def plot_calibration(
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("Predicted risk of PFP")
     ax.set_ylabel("Observed proportion with PFP")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
     return ax
 
 

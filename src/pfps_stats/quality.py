@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 
@@ -112,8 +113,52 @@ def outcome_counts(data: pd.DataFrame, outcome: str = "pfp", by: str = "subgroup
     return table.rename_axis(by if by in data else "group").reset_index()
 
 
-def show(table: pd.DataFrame | pd.Series, precision: int = 2, empty: str = "None."):
-    """Render a table for a report: no index column, ``precision`` decimals, blanks for missing.
+def suppress_small_counts(
+    table: pd.DataFrame,
+    min_count: int = 5,
+    columns: tuple[str, ...] = ("n", "events", "runners", "cases", "k"),
+) -> pd.DataFrame:
+    """Hide counts below ``min_count`` (disclosure control for reports): counts in the named
+    columns, and cells written "k (p%)" or "n (events)", become "<5". Returns a copy."""
+    out = table.copy()
+    marker = f"<{min_count}"
+
+    def cell(v):
+        if isinstance(v, str):
+            m = re.match(r"^(\d+) \((\d+)\)$", v)  # "n (events)"
+            if m and min(int(m.group(1)), int(m.group(2))) < min_count:
+                return marker
+            m = re.match(r"^(\d+) \([\d.]+%\)$", v)  # "k (p%)"
+            if m and int(m.group(1)) < min_count:
+                return marker
+        return v
+
+    for column in out.columns:
+        if column in columns and pd.api.types.is_numeric_dtype(out[column]):
+            small = out[column].notna() & (out[column] < min_count)
+            if small.any():
+                out[column] = out[column].astype(object).where(~small, marker)
+        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(cell)
+    return out
+
+
+def notes(items) -> object:
+    """Notes of a fit (or any list of text) as a Markdown list for a report; '' when none."""
+    from IPython.display import Markdown
+
+    items = list(getattr(items, "notes", items))
+    return Markdown("\n".join(f"- {html.escape(str(n))}" for n in items) if items else "")
+
+
+def show(
+    table: pd.DataFrame | pd.Series,
+    precision: int = 2,
+    empty: str = "None.",
+    links: tuple[str, ...] = ("doi", "url", "source_url"),
+):
+    """Render a table for a report: no index column, ``precision`` decimals, blanks for missing,
+    every text HTML-escaped, and DOI or URL columns as links.
 
     Returns a pandas Styler (HTML in Jupyter and nbconvert), or the text ``empty`` when the
     table has no rows.
@@ -124,4 +169,39 @@ def show(table: pd.DataFrame | pd.Series, precision: int = 2, empty: str = "None
         from IPython.display import Markdown
 
         return Markdown(empty)
-    return table.style.hide(axis="index").format(precision=precision, na_rep="")
+    shown = table.copy()
+    for column in shown.columns:
+        if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
+            if column in links:
+                shown[column] = shown[column].map(_link)
+            else:
+                shown[column] = shown[column].map(
+                    lambda v: html.escape(v) if isinstance(v, str) else v
+                )
+    return shown.style.hide(axis="index").format(precision=precision, na_rep="")
+
+
+def _link(value) -> str:
+    if not isinstance(value, str) or not value:
+        return ""
+    url = value if value.startswith("http") else f"https://doi.org/{value}"
+    return f'<a href="{html.escape(url)}">{html.escape(value)}</a>'
+
+
+def smd_by_group(
+    data: pd.DataFrame, factor: str, by: str, outcome: str = "pfp"
+) -> tuple[list[float], list[float]]:
+    """Hedges' g (PFP minus no PFP) of ``factor`` and its variance in each group of ``by``,
+    groups in sorted order: the (yi, vi) of a meta-analysis across groups."""
+    from .evidence.effect_sizes import effect_size
+
+    yi, vi = [], []
+    for _, part in sorted(data.groupby(data[by].astype(str)), key=lambda kv: kv[0]):
+        x = part[[factor, outcome]].dropna()
+        a, b = x.loc[x[outcome] == 1, factor], x.loc[x[outcome] == 0, factor]
+        es = effect_size(
+            "SMD", m1i=a.mean(), sd1i=a.std(), n1i=len(a), m2i=b.mean(), sd2i=b.std(), n2i=len(b)
+        )
+        yi.append(float(es["yi"].iloc[0]))
+        vi.append(float(es["vi"].iloc[0]))
+    return yi, vi
