@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import pfps_stats as ps
+from pfps_stats.quality import smd_by_group
+from pfps_stats.variables import NUMERIC
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
 OUT.mkdir(parents=True, exist_ok=True)
@@ -74,19 +76,7 @@ def main() -> None:
     save(ps.plot_missing(cohort, ax=ax), "missing", "Missing values")
 
     _, ax = plt.subplots(figsize=(7, 6))
-    numeric = cohort[
-        [
-            "age_years",
-            "height_cm",
-            "mass_kg",
-            "bmi",
-            "q_angle_deg",
-            "weekly_km",
-            "weekly_km_change_pct",
-            "hip_abd_strength_nkg",
-            "knee_ext_strength_nmkg",
-        ]
-    ]
+    numeric = cohort[[c for c in NUMERIC if c != "followup_weeks"]]
     save(ps.plot_correlations(numeric, ax=ax), "correlations", "Correlations")
 
     comparison = ps.compare_with_evidence(
@@ -100,15 +90,9 @@ def main() -> None:
     )
 
     # A meta-analysis of the three demo subgroups' quadriceps SMDs (illustration only)
-    rows = [
-        ps.compare_with_evidence(
-            cohort[cohort["subgroup"] == g], factors=["knee_ext_strength_nmkg"]
-        ).iloc[0]
-        for g in ("military", "adolescent", "recreational")
-    ]
-    yi = [r["smd"] for r in rows]
-    vi = [((r["smd_high"] - r["smd_low"]) / (2 * 1.959964)) ** 2 for r in rows]
-    meta = ps.meta_analysis(yi, vi, test="knha", labels=[r["subgroup"] for r in rows])
+    yi, vi = smd_by_group(cohort, "knee_ext_strength_nmkg", "subgroup")
+    groups = sorted(cohort["subgroup"].astype(str).unique())
+    meta = ps.meta_analysis(yi, vi, test="knha", labels=groups)
     _, ax = plt.subplots(figsize=(7, 3))
     save(
         meta.plot_forest(ax=ax, xlabel="SMD, PFP minus no PFP"),

@@ -193,15 +193,10 @@ def smd_by_group(
 ) -> tuple[list[float], list[float]]:
     """Hedges' g (PFP minus no PFP) of ``factor`` and its variance in each group of ``by``,
     groups in sorted order: the (yi, vi) of a meta-analysis across groups."""
-    from .evidence.effect_sizes import effect_size
+    from .evidence.effect_sizes import smd_by_outcome
 
-    yi, vi = [], []
-    for _, part in sorted(data.groupby(data[by].astype(str)), key=lambda kv: kv[0]):
-        x = part[[factor, outcome]].dropna()
-        a, b = x.loc[x[outcome] == 1, factor], x.loc[x[outcome] == 0, factor]
-        es = effect_size(
-            "SMD", m1i=a.mean(), sd1i=a.std(), n1i=len(a), m2i=b.mean(), sd2i=b.std(), n2i=len(b)
-        )
-        yi.append(float(es["yi"].iloc[0]))
-        vi.append(float(es["vi"].iloc[0]))
-    return yi, vi
+    pairs = [
+        smd_by_outcome(part, factor, outcome)
+        for _, part in sorted(data.groupby(data[by].astype(str)), key=lambda kv: kv[0])
+    ]
+    return [p[0] for p in pairs], [p[1] for p in pairs]

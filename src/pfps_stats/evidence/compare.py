@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from ..variables import VARIABLES, label
-from .effect_sizes import effect_size
+from .effect_sizes import smd_by_outcome
 from .meta import MetaWarning, meta_analysis
 from .registry import load_claims, load_evidence
 
@@ -100,24 +100,14 @@ def compare_with_evidence(
     rows = []
     for factor in factors:
         x = data[[factor, outcome]].dropna()
-        g1, g0 = x.loc[x[outcome] == 1, factor], x.loc[x[outcome] == 0, factor]
         row = {
             "factor": factor,
             "label": label(factor),
             "subgroup": subgroup,
             "n": len(x),
-            "events": len(g1),
+            "events": int((x[outcome] == 1).sum()),
         }
-        es = effect_size(
-            "SMD",
-            m1i=g1.mean(),
-            sd1i=g1.std(),
-            n1i=len(g1),
-            m2i=g0.mean(),
-            sd2i=g0.std(),
-            n2i=len(g0),
-        )
-        yi, vi = float(es["yi"].iloc[0]), float(es["vi"].iloc[0])
+        yi, vi = smd_by_outcome(data, factor, outcome)
         row.update(smd=yi, smd_low=yi - z * np.sqrt(vi), smd_high=yi + z * np.sqrt(vi))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

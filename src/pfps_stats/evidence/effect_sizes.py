@@ -128,3 +128,19 @@ def convert_effect(yi, vi, *, to: Literal["logOR", "SMD"]) -> pd.DataFrame:
     if to == "SMD":
         return pd.DataFrame({"yi": yi / CHINN, "vi": vi / CHINN**2})
     raise ValueError(f'to must be "logOR" or "SMD", not {to!r}')
+
+
+def smd_by_outcome(data: pd.DataFrame, factor: str, outcome: str = "pfp") -> tuple[float, float]:
+    """Hedges' g of ``factor`` between rows with outcome 1 and 0 (complete rows), and its
+    variance: a cohort on the scale of the published meta-analyses.
+
+    Returns
+    -------
+    (yi, vi)
+    """
+    x = data[[factor, outcome]].dropna()
+    a, b = x.loc[x[outcome] == 1, factor], x.loc[x[outcome] == 0, factor]
+    es = effect_size(
+        "SMD", m1i=a.mean(), sd1i=a.std(), n1i=len(a), m2i=b.mean(), sd2i=b.std(), n2i=len(b)
+    )
+    return float(es["yi"].iloc[0]), float(es["vi"].iloc[0])
