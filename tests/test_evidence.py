@@ -170,3 +170,20 @@ def test_claims_are_rendered_with_links_and_escaped():
     rendered = ps.claims_html(evil)
     assert "<script>" not in rendered
     assert "&lt;script&gt;" in rendered
+
+
+def test_comparison_summary_is_compact_text(military):
+    summary = ps.comparison_summary(ps.compare_with_evidence(military)).set_index("factor")
+    assert list(summary.columns) == [
+        "n_events",
+        "local_smd",
+        "local_or_per_sd",
+        "published",
+        "agrees",
+        "updated_smd",
+    ]
+    knee = summary.loc["Knee extension strength (Nm/kg)"]
+    assert knee["published"] == "-0.69 (-1.02, -0.35) neal2019 (military)"
+    assert knee["agrees"] in ("yes", "no")
+    hip = summary.loc["Hip abduction strength (N/kg)"]
+    assert (hip["published"], hip["agrees"], hip["updated_smd"]) == ("-", "-", "-")

@@ -55,6 +55,7 @@ _EXPORTS = {
     "compare_with_evidence": "evidence.compare",
     "plot_comparison": "evidence.compare",
     "claims_html": "evidence.compare",
+    "comparison_summary": "evidence.compare",
     "set_theme": "plots",
     "plot_forest": "plots",
     "plot_effect": "plots",
@@ -106,6 +107,7 @@ __all__ = [
     "compare_with_evidence",
     "plot_comparison",
     "claims_html",
+    "comparison_summary",
     "set_theme",
     "plot_forest",
     "plot_effect",
@@ -121,7 +123,12 @@ assert set(__all__) == {*_EXPORTS, "__version__"}
 if TYPE_CHECKING:  # pragma: no cover
     from .data import CohortCheck, check_cohort, load_cohort
     from .describe import incidence, table_one
-    from .evidence.compare import claims_html, compare_with_evidence, plot_comparison
+    from .evidence.compare import (
+        claims_html,
+        compare_with_evidence,
+        comparison_summary,
+        plot_comparison,
+    )
     from .evidence.effect_sizes import convert_effect, effect_size
     from .evidence.meta import MetaResult, MetaWarning, meta_analysis
     from .evidence.registry import EvidenceError, load_claims, load_evidence, load_studies

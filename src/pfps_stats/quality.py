@@ -185,7 +185,10 @@ def _link(value) -> str:
     if not isinstance(value, str) or not value:
         return ""
     url = value if value.startswith("http") else f"https://doi.org/{value}"
-    return f'<a href="{html.escape(url)}">{html.escape(value)}</a>'
+    text = value.removeprefix("https://").removeprefix("http://")
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f'<a href="{html.escape(url)}">{html.escape(text)}</a>'
 
 
 def smd_by_group(

@@ -224,3 +224,39 @@ def claims_html(claims: pd.DataFrame | None = None) -> str:
         "<table><thead><tr><th>Claim</th><th>Verdict</th><th>What the evidence says</th>"
         "<th>Sources</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
+
+
+def comparison_summary(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """:func:`compare_with_evidence` as a compact table for a report.
+
+    Returns
+    -------
+    DataFrame
+        factor (label), n_events, local_smd, local_or_per_sd, published, agrees, updated_smd;
+        estimates read "-0.32 (-0.47, -0.17)".
+    """
+    f = f"{{:.{digits}f}}"
+
+    def ci(row, est, lo, hi):
+        if est not in row or pd.isna(row.get(est)):
+            return "-"
+        return f"{f.format(row[est])} ({f.format(row[lo])}, {f.format(row[hi])})"
+
+    rows = []
+    for _, row in table.iterrows():
+        published = ci(row, "published_smd", "published_low", "published_high")
+        if published != "-":
+            published += f" {row['published_study']} ({row['published_subgroup']})"
+        agrees = row.get("agrees")
+        rows.append(
+            {
+                "factor": row["label"],
+                "n_events": f"{row['n']} ({row['events']})",
+                "local_smd": ci(row, "smd", "smd_low", "smd_high"),
+                "local_or_per_sd": ci(row, "or_per_sd", "or_per_sd_low", "or_per_sd_high"),
+                "published": published,
+                "agrees": "-" if pd.isna(agrees) else ("yes" if agrees else "no"),
+                "updated_smd": ci(row, "updated_smd", "updated_low", "updated_high"),
+            }
+        )
+    return pd.DataFrame(rows)
