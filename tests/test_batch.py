@@ -183,3 +183,14 @@ def test_browser_opens_the_index_and_a_report_cleanly(project):
                 assert "SYNTHETIC DATA" in page.content()
             page.close()
         browser.close()
+
+
+def test_a_change_to_the_package_code_invalidates_the_cache(project, monkeypatch):
+    """pfps_stats's version number does not change with its code; its source hash does."""
+    from pfps_stats.reporting import provenance
+
+    config = _config(project, DQ)
+    assert run_batch(load_config(config), progress=False)[1][0]["status"] == "success"
+    assert run_batch(load_config(config), progress=False)[1][0]["status"] == "cached"
+    monkeypatch.setattr(provenance, "package_source_sha256", lambda: "edited")
+    assert run_batch(load_config(config), progress=False)[1][0]["status"] == "success"

@@ -174,13 +174,15 @@ def _offline(body: str) -> str:
     return _EXTERNAL_SCRIPT.sub("", body)
 
 
-def cache_key(job: Job, versions: dict) -> str:
-    """SHA-256 of everything a report depends on: data, notebook, parameters, versions."""
+def cache_key(job: Job, common: dict) -> str:
+    """SHA-256 of everything a report depends on: data, notebook, parameters, package
+    versions and pfps_stats's own source (which changes while its version number does not)."""
     inputs = {
         "data_sha256": provenance.sha256(job.parameters.get("data_path", "")),
         "notebook_sha256": provenance.sha256(job.notebook),
         "parameters": job.parameters,
-        "versions": versions,
+        "versions": common["versions"],
+        "package_sha256": common.get("package_sha256"),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -205,7 +207,7 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
         "started": started.isoformat(timespec="seconds"),
         "duration_s": None,
         "error": None,
-        "cache_key": cache_key(job, common["versions"]),
+        "cache_key": cache_key(job, common),
     }
     prov = {
         "data_sha256": provenance.sha256(job.parameters.get("data_path", "")),
@@ -325,6 +327,7 @@ def run_batch(
     (out / "logs").mkdir(exist_ok=True)
     common = {
         "versions": provenance.package_versions(),
+        "package_sha256": provenance.package_source_sha256(),
         "git_commit": provenance.git_commit(config.path.parent),
         "python": provenance.python_version(),
     }
@@ -344,7 +347,7 @@ def run_batch(
                 not force
                 and before
                 and before.get("status") in ("success", "cached")
-                and before.get("cache_key") == cache_key(job, common["versions"])
+                and before.get("cache_key") == cache_key(job, common)
                 and (out / f"{job.name}.html").exists()
             ):
                 records[job.name] = {**before, "status": "cached", "duration_s": 0.0, "error": None}

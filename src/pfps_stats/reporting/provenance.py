@@ -69,3 +69,14 @@ def git_commit(folder: str | Path) -> str | None:
 
 def python_version() -> str:
     return platform.python_version()
+
+
+def package_source_sha256() -> str:
+    """SHA-256 over pfps_stats's own source files: it changes whenever the package's code
+    does, even while its version number stays the same."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
