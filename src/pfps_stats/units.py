@@ -140,11 +140,6 @@ def parse_unit(text: str) -> str | None:
     return _SPELLING_TO_UNIT.get(normalise(text))
 
 
-def canonical_unit(variable_units: tuple[str, ...]) -> str:
-    """Return the canonical unit key of a variable (the first of its accepted units)."""
-    return variable_units[0]
-
-
 def conversion_note(source: str, target: str) -> str:
     """Describe a conversion in words, for the column report: ``"lb -> kg (x 0.45359237)"``."""
     src, dst = UNITS[source], UNITS[target]

@@ -31,6 +31,8 @@ from . import provenance
 from .site import render_index
 
 EXIT_OK, EXIT_JOBS_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+#: Parameters holding file paths: relative to reports.yml's folder, made absolute.
+PATH_PARAMETERS = ("data_path",)
 
 
 class ConfigError(ValueError):
@@ -55,7 +57,6 @@ class BatchConfig:
     path: Path
     output_dir: Path
     jobs: list[Job]
-    path_parameters: tuple[str, ...] = ("data_path",)
 
 
 def declared_parameters(notebook: Path) -> set[str]:
@@ -135,7 +136,7 @@ def load_config(path: str | Path) -> BatchConfig:
                 f"{', '.join(sorted(unknown))}"
             )
             continue
-        for key in ("data_path",):
+        for key in PATH_PARAMETERS:
             if isinstance(parameters.get(key), str):
                 parameters[key] = str((base / parameters[key]).resolve())
         jobs.append(Job(name, notebook, parameters))
