@@ -53,8 +53,8 @@ bench: $(DEV_STAMP) ## run the benchmarks (side-by-side timings against a baseli
 figures: $(BASE_STAMP) ## render every figure on the demo cohort into docs/figures
 	$(BIN)/python docs/figures/make_figures.py
 
-demo-data: $(BASE_STAMP) ## regenerate data/raw/demo_cohort.csv (SYNTHETIC, fixed seed)
-	$(BIN)/pfps-stats simulate --demo --out data/raw/demo_cohort.csv
+demo-data: $(BASE_STAMP) ## regenerate the shipped demo cohort src/pfps_stats/data/demo_cohort.csv (SYNTHETIC, fixed seed)
+	$(BIN)/pfps-stats simulate --demo --out src/pfps_stats/data/demo_cohort.csv
 
 clean: ## remove .venv and generated reports
 	rm -rf $(VENV) reports/*.html reports/*.ipynb reports/manifest.json reports/.run-*

@@ -25,7 +25,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
 import pfps_stats as ps
-from pfps_stats import performance
+from pfps_stats.models import performance
 
 PREDICTORS = ["bmi", "q_angle_deg", "weekly_km", "hip_abd_strength_nkg", "knee_ext_strength_nmkg"]
 FORMULA = "pfp ~ " + " + ".join(PREDICTORS)
@@ -43,7 +43,7 @@ def _best_of(func, repeats: int) -> float:
 def _statsmodels_loop(fit, n_boot: int, seed: int) -> None:
     """The same optimism bootstrap, one statsmodels fit per replicate."""
     rng = np.random.default_rng(seed)
-    X, y = fit._d.X, fit._d.y
+    X, y = fit.design.X, fit.design.y
     n = len(y)
     for _ in range(n_boot):
         idx = rng.integers(0, n, n)

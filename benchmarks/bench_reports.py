@@ -33,8 +33,7 @@ def _timed(command: list[str], cwd: Path) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for folder in ("notebooks", "data"):
-            shutil.copytree(ROOT / folder, work / folder)
+        shutil.copytree(ROOT / "notebooks", work / "notebooks")
         shutil.copy(ROOT / "reports.yml", work / "reports.yml")
         config = yaml.safe_load((work / "reports.yml").read_text())
         jobs = config["jobs"]
@@ -50,7 +49,8 @@ def main() -> None:
         t0 = time.perf_counter()
         for job in jobs:
             params = {**config["defaults"]["parameters"], **(job.get("parameters") or {})}
-            params["data_path"] = str(work / params["data_path"])
+            if params.get("data_path") is not None:
+                params["data_path"] = str(work / params["data_path"])
             executed = out / f"{job['name']}.ipynb"
             subprocess.run(
                 [

@@ -27,7 +27,7 @@ def _close_figures():
 
 @pytest.fixture
 def demo_path() -> Path:
-    return ROOT / "data" / "raw" / "demo_cohort.csv"
+    return ps.DEMO_COHORT
 
 
 @pytest.fixture

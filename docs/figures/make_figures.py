@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import pfps_stats as ps
-from pfps_stats.quality import smd_by_group
-from pfps_stats.variables import NUMERIC
+from pfps_stats.cohort.variables import NUMERIC
+from pfps_stats.evidence.effect_sizes import smd_by_group
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
 OUT.mkdir(parents=True, exist_ok=True)
@@ -58,9 +58,9 @@ def main() -> None:
         "Hip abduction strength (spline) by sex, adolescents",
     )
 
-    ps.calibrate_bootstrap(fit, n_boot=200, seed=1)
+    curve = ps.calibrate_bootstrap(fit, n_boot=200, seed=1)
     _, ax = plt.subplots(figsize=(5.5, 5.5))
-    save(ps.plot_calibration(fit, ax=ax), "calibration", "Calibration, military model")
+    save(ps.plot_calibration(fit, ax=ax, curve=curve), "calibration", "Calibration, military model")
 
     _, ax = plt.subplots(figsize=(5.5, 5.5))
     save(ps.plot_roc(fit, ax=ax), "roc", "Discrimination, military model")

@@ -1,10 +1,15 @@
 """pfps_stats: evidence and risk-factor analysis for patellofemoral pain (runner's knee).
 
-The public API is re-exported here; submodules load on first use so that ``import pfps_stats``
-stays fast.
+The public API is the one list ``_API`` below (name -> module); ``__all__`` is made from it,
+and each name is imported on first use so that ``import pfps_stats`` stays fast. The
+``TYPE_CHECKING`` imports repeat it for editors and type checkers; a test checks that the
+three agree.
 
 >>> import pfps_stats as ps
->>> cohort = ps.load_cohort("data/raw/demo_cohort.csv")   # doctest: +SKIP
+>>> cohort = ps.load_demo_cohort()   # doctest: +SKIP
+
+Layers, imported one way only (a test with import-linter enforces it):
+``cohort -> models -> plots -> evidence -> report -> batch``.
 """
 
 from __future__ import annotations
@@ -12,154 +17,139 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-_EXPORTS = {
-    "load_cohort": "data",
-    "check_cohort": "data",
-    "CohortCheck": "data",
-    "DataValidationError": "validation",
-    "DataQualityWarning": "validation",
-    "VARIABLES": "variables",
-    "Variable": "variables",
-    "get_variable": "variables",
-    "variable_table": "variables",
-    "label": "variables",
-    "simulate_cohort": "synthetic",
-    "demo_cohort": "synthetic",
-    "is_synthetic": "synthetic",
-    "summarise_variables": "quality",
-    "synthetic_banner": "quality",
-    "DEMO_COHORT": "paths",
-    "fit_logistic": "models",
-    "LogisticFit": "models",
-    "ModelError": "models",
-    "ModelWarning": "models",
-    "odds_ratio_table": "models",
-    "format_odds_ratio_table": "models",
-    "table_one": "describe",
-    "incidence": "describe",
-    "roc_auc": "performance",
-    "validate_bootstrap": "performance",
-    "calibrate_bootstrap": "performance",
-    "hosmer_lemeshow": "performance",
+#: The public API: each name and the module that defines it.
+_API: dict[str, str] = {
+    # errors and warnings
+    "PfpsError": "_exceptions",
+    "PfpsWarning": "_exceptions",
+    "DataValidationError": "_exceptions",
+    "DataQualityWarning": "_exceptions",
+    "ModelError": "_exceptions",
+    "ModelWarning": "_exceptions",
+    "EvidenceError": "_exceptions",
+    "MetaWarning": "_exceptions",
+    "ConfigError": "_exceptions",
+    "LockedError": "_exceptions",
+    # cohort
+    "load_cohort": "cohort.load",
+    "check_cohort": "cohort.load",
+    "CohortCheck": "cohort.load",
+    "VARIABLES": "cohort.variables",
+    "SUBGROUPS": "cohort.variables",
+    "OUTCOME": "cohort.variables",
+    "Variable": "cohort.variables",
+    "get_variable": "cohort.variables",
+    "variable_table": "cohort.variables",
+    "label": "cohort.variables",
+    "increment_label": "cohort.variables",
+    "simulate_cohort": "cohort.synthetic",
+    "demo_cohort": "cohort.synthetic",
+    "load_demo_cohort": "cohort.synthetic",
+    "is_synthetic": "cohort.synthetic",
+    "DEMO_COHORT": "cohort.synthetic",
+    "summarise_variables": "cohort.quality",
+    "table_one": "cohort.describe",
+    "incidence": "cohort.describe",
+    # models
+    "Design": "models.design",
+    "fit_logistic": "models.logistic",
+    "LogisticFit": "models.logistic",
+    "odds_ratio_table": "models.tables",
+    "roc_auc": "models.performance",
+    "roc_curve": "models.performance",
+    "validate_bootstrap": "models.performance",
+    "calibrate_bootstrap": "models.performance",
+    "hosmer_lemeshow": "models.performance",
+    # plots
+    "set_theme": "plots.theme",
+    "draw_forest": "plots.forest",
+    "plot_forest": "plots.forest",
+    "plot_effect": "plots.effects",
+    "plot_calibration": "plots.performance",
+    "plot_roc": "plots.performance",
+    "plot_distributions": "plots.distributions",
+    "plot_missing": "plots.distributions",
+    "plot_correlations": "plots.distributions",
+    # evidence
     "effect_size": "evidence.effect_sizes",
     "convert_effect": "evidence.effect_sizes",
+    "smd_by_group": "evidence.effect_sizes",
     "meta_analysis": "evidence.meta",
     "MetaResult": "evidence.meta",
-    "MetaWarning": "evidence.meta",
     "load_evidence": "evidence.registry",
     "load_studies": "evidence.registry",
     "load_claims": "evidence.registry",
-    "EvidenceError": "evidence.registry",
     "compare_with_evidence": "evidence.compare",
     "plot_comparison": "evidence.compare",
     "claims_html": "evidence.compare",
-    "comparison_summary": "evidence.compare",
-    "set_theme": "plots",
-    "plot_forest": "plots",
-    "plot_effect": "plots",
-    "plot_calibration": "plots",
-    "plot_roc": "plots",
-    "plot_distributions": "plots",
-    "plot_missing": "plots",
-    "plot_correlations": "plots",
+    # report
+    "format_odds_ratio_table": "report.formatting",
+    "comparison_summary": "report.formatting",
+    "synthetic_banner": "report.display",
 }
 
-__all__ = [
-    "load_cohort",
-    "check_cohort",
-    "CohortCheck",
-    "DataValidationError",
-    "DataQualityWarning",
-    "VARIABLES",
-    "Variable",
-    "get_variable",
-    "variable_table",
-    "label",
-    "simulate_cohort",
-    "demo_cohort",
-    "is_synthetic",
-    "summarise_variables",
-    "synthetic_banner",
-    "DEMO_COHORT",
-    "fit_logistic",
-    "LogisticFit",
-    "ModelError",
-    "ModelWarning",
-    "odds_ratio_table",
-    "format_odds_ratio_table",
-    "table_one",
-    "incidence",
-    "roc_auc",
-    "validate_bootstrap",
-    "calibrate_bootstrap",
-    "hosmer_lemeshow",
-    "effect_size",
-    "convert_effect",
-    "meta_analysis",
-    "MetaResult",
-    "MetaWarning",
-    "load_evidence",
-    "load_studies",
-    "load_claims",
-    "EvidenceError",
-    "compare_with_evidence",
-    "plot_comparison",
-    "claims_html",
-    "comparison_summary",
-    "set_theme",
-    "plot_forest",
-    "plot_effect",
-    "plot_calibration",
-    "plot_roc",
-    "plot_distributions",
-    "plot_missing",
-    "plot_correlations",
-    "__version__",
-]
-assert set(__all__) == {*_EXPORTS, "__version__"}
+__all__ = [*_API, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .data import CohortCheck, check_cohort, load_cohort
-    from .describe import incidence, table_one
-    from .evidence.compare import (
-        claims_html,
-        compare_with_evidence,
-        comparison_summary,
-        plot_comparison,
-    )
-    from .evidence.effect_sizes import convert_effect, effect_size
-    from .evidence.meta import MetaResult, MetaWarning, meta_analysis
-    from .evidence.registry import EvidenceError, load_claims, load_evidence, load_studies
-    from .models import (
-        LogisticFit,
+    from ._exceptions import (
+        ConfigError,
+        DataQualityWarning,
+        DataValidationError,
+        EvidenceError,
+        LockedError,
+        MetaWarning,
         ModelError,
         ModelWarning,
-        fit_logistic,
-        format_odds_ratio_table,
-        odds_ratio_table,
+        PfpsError,
+        PfpsWarning,
     )
-    from .paths import DEMO_COHORT
-    from .performance import calibrate_bootstrap, hosmer_lemeshow, roc_auc, validate_bootstrap
-    from .plots import (
-        plot_calibration,
-        plot_correlations,
-        plot_distributions,
-        plot_effect,
-        plot_forest,
-        plot_missing,
-        plot_roc,
-        set_theme,
+    from .cohort.describe import incidence, table_one
+    from .cohort.load import CohortCheck, check_cohort, load_cohort
+    from .cohort.quality import summarise_variables
+    from .cohort.synthetic import (
+        DEMO_COHORT,
+        demo_cohort,
+        is_synthetic,
+        load_demo_cohort,
+        simulate_cohort,
     )
-    from .quality import summarise_variables, synthetic_banner
-    from .synthetic import demo_cohort, is_synthetic, simulate_cohort
-    from .validation import DataQualityWarning, DataValidationError
-    from .variables import VARIABLES, Variable, get_variable, label, variable_table
+    from .cohort.variables import (
+        OUTCOME,
+        SUBGROUPS,
+        VARIABLES,
+        Variable,
+        get_variable,
+        increment_label,
+        label,
+        variable_table,
+    )
+    from .evidence.compare import claims_html, compare_with_evidence, plot_comparison
+    from .evidence.effect_sizes import convert_effect, effect_size, smd_by_group
+    from .evidence.meta import MetaResult, meta_analysis
+    from .evidence.registry import load_claims, load_evidence, load_studies
+    from .models.design import Design
+    from .models.logistic import LogisticFit, fit_logistic
+    from .models.performance import (
+        calibrate_bootstrap,
+        hosmer_lemeshow,
+        roc_auc,
+        roc_curve,
+        validate_bootstrap,
+    )
+    from .models.tables import odds_ratio_table
+    from .plots.distributions import plot_correlations, plot_distributions, plot_missing
+    from .plots.effects import plot_effect
+    from .plots.forest import draw_forest, plot_forest
+    from .plots.performance import plot_calibration, plot_roc
+    from .plots.theme import set_theme
+    from .report.display import synthetic_banner
+    from .report.formatting import comparison_summary, format_odds_ratio_table
 
 
 def __getattr__(name: str):
-    module = _EXPORTS.get(name)
+    module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'pfps_stats' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)

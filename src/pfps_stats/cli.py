@@ -27,8 +27,8 @@ def _mapping(items: list[str]) -> dict:
 def _validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .data import check_cohort
-    from .validation import DataValidationError
+    from ._exceptions import DataValidationError
+    from .cohort.load import check_cohort
 
     try:
         check = check_cohort(args.path, _mapping(args.map))
@@ -46,7 +46,7 @@ def _validate(args: argparse.Namespace) -> int:
     if len(check.problems):
         print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
         if args.quarantine and not len(check.file_problems):
-            from .data import write_csv_atomic
+            from .cohort.load import write_csv_atomic
 
             write_csv_atomic(check.quarantined, Path(args.quarantine))
             print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
@@ -57,7 +57,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _variables(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .variables import variable_table
+    from .cohort.variables import variable_table
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 40):
         print(variable_table().drop(columns=["description", "aliases"]).to_string(index=False))
@@ -65,8 +65,8 @@ def _variables(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .data import write_csv_atomic
-    from .synthetic import simulate_cohort, write_demo_cohort
+    from .cohort.load import write_csv_atomic
+    from .cohort.synthetic import simulate_cohort, write_demo_cohort
 
     if args.demo:
         path = (
@@ -82,14 +82,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _report_run(args: argparse.Namespace) -> int:
-    from .reporting.batch import (
-        EXIT_CONFIG,
-        EXIT_LOCKED,
-        ConfigError,
-        LockedError,
-        load_config,
-        run_batch,
-    )
+    from ._exceptions import ConfigError, LockedError
+    from .batch.config import load_config
+    from .batch.runner import EXIT_CONFIG, EXIT_LOCKED, run_batch
 
     try:
         config = load_config(args.config)
@@ -115,6 +110,8 @@ def _report_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cohort.variables import SUBGROUPS
+
     parser = argparse.ArgumentParser(
         prog="pfps-stats", description="Evidence and risk-factor analysis for patellofemoral pain."
     )
@@ -139,9 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--demo", action="store_true", help="the bundled three-subgroup demo cohort")
     p.add_argument("--n", type=int, default=1000)
-    p.add_argument(
-        "--subgroup", default="recreational", choices=["recreational", "military", "adolescent"]
-    )
+    p.add_argument("--subgroup", default="recreational", choices=SUBGROUPS)
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_simulate)
 

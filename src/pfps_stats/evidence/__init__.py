@@ -1,2 +1,6 @@
-"""The evidence layer: effect sizes, meta-analysis, and (to come) the registry of the cited
-studies and the comparison of a local cohort with them."""
+"""The evidence layer: the registry of published estimates (package data), effect sizes as
+metafor's escalc, random-effects meta-analysis as metafor's rma, and a local cohort beside
+the published estimates.
+
+Imports from the cohort, models and plots layers.
+"""

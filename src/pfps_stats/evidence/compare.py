@@ -17,9 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..variables import VARIABLES, label
+from .._exceptions import MetaWarning
+from ..cohort.quality import in_subgroup
+from ..cohort.variables import OUTCOME, SUBGROUPS, VARIABLES, label
+from ..models.logistic import fit_logistic
+from ..plots.forest import draw_forest
 from .effect_sizes import smd_by_outcome
-from .meta import MetaWarning, meta_analysis
+from .meta import meta_analysis
 from .registry import load_claims, load_evidence
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +34,7 @@ _NEAREST = {
     "military": ["military", "all", "adult"],
     "adolescent": ["adolescent", "all"],
     "recreational": ["recreational", "adult", "all"],
-    "all": ["all", "adult", "military", "recreational", "adolescent"],
+    "all": ["all", "adult", *SUBGROUPS],
 }
 
 
@@ -50,7 +54,7 @@ def _published(registry: pd.DataFrame, factor: str, subgroup: str) -> pd.Series 
 
 def compare_with_evidence(
     cohort: pd.DataFrame,
-    outcome: str = "pfp",
+    outcome: str = OUTCOME,
     factors: list[str] | None = None,
     *,
     subgroup: str | None = None,
@@ -82,8 +86,6 @@ def compare_with_evidence(
         updated_low, updated_high, updated_tau2 (the published and local SMDs pooled by
         DerSimonian-Laird: indicative only with two estimates); note.
     """
-    from ..models import fit_logistic
-    from ..quality import in_subgroup
 
     registry = load_evidence() if registry is None else registry
     if subgroup is None and "subgroup" in cohort and cohort["subgroup"].nunique() == 1:
@@ -151,59 +153,48 @@ def compare_with_evidence(
 
 
 def plot_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Local, published and updated SMDs per factor, with 95% CIs and a line at 0.
+    """Local, published and updated SMDs per factor, with 95% CIs and a line at 0, drawn by
+    the toolkit's one forest renderer; the published study is named at the right.
 
     Returns
     -------
     Axes
     """
-    import matplotlib.pyplot as plt
-
-    ax = plt.gca() if ax is None else ax
-    n = len(table)
-    y = np.arange(n)[::-1].astype(float)
     series = [
-        ("smd", "local cohort", "o", "C0", 0.2),
-        ("published_smd", "published", "D", "C2", 0.0),
-        ("updated_smd", "updated (pooled)", "s", "C1", -0.2),
+        ("smd", "smd_low", "smd_high", "local cohort"),
+        ("published_smd", "published_low", "published_high", "published"),
+        ("updated_smd", "updated_low", "updated_high", "updated (pooled)"),
     ]
-    for column, name, marker, colour, offset in series:
-        if column not in table:
-            continue
-        base = column.replace("_smd", "") if column != "smd" else "smd"
-        low = table[f"{base}_low"]
-        high = table[f"{base}_high"]
-        ok = table[column].notna().to_numpy()
-        if not ok.any():
-            continue
-        ax.errorbar(
-            table[column][ok],
-            y[ok] + offset,
-            xerr=[(table[column] - low)[ok], (high - table[column])[ok]],
-            fmt=marker,
-            color=colour,
-            ms=6,
-            capsize=2.5,
-            lw=1.4,
-            label=name,
-        )
-    if "published_study" in table:
-        for yi, (_, row) in zip(y, table.iterrows(), strict=True):
-            if isinstance(row.get("published_study"), str):
-                ax.annotate(
-                    f" {row['published_study']} ({row['published_subgroup']})",
-                    (row["published_high"], yi),
-                    va="center",
-                    fontsize="x-small",
-                    color="C2",
-                )
-    ax.axvline(0, color="0.4", lw=1, ls="--")
     names = [VARIABLES[f].label if f in VARIABLES else f for f in table["factor"]]
-    ax.set_yticks(y, labels=names)
-    ax.set_ylim(-0.6, n - 0.4)
-    ax.set_xlabel("Standardised mean difference, PFP minus no PFP (95% CI)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    return ax
+    study = (
+        [
+            f"{s} ({g})" if isinstance(s, str) else ""
+            for s, g in zip(table["published_study"], table["published_subgroup"], strict=True)
+        ]
+        if "published_study" in table
+        else [""] * len(table)
+    )
+    parts = [
+        pd.DataFrame(
+            {
+                "label": names,
+                "estimate": table[est].to_numpy(float),
+                "ci_low": table[lo].to_numpy(float),
+                "ci_high": table[hi].to_numpy(float),
+                "series": name,
+                "annotation": study,
+            }
+        )
+        for est, lo, hi, name in series
+        if est in table and table[est].notna().any()
+    ]
+    return draw_forest(
+        pd.concat(parts, ignore_index=True),
+        ax,
+        null=0.0,
+        xlabel="Standardised mean difference, PFP minus no PFP (95% CI)",
+        annotation_title="published study",
+    )
 
 
 def claims_html(claims: pd.DataFrame | None = None) -> str:
@@ -224,39 +215,3 @@ def claims_html(claims: pd.DataFrame | None = None) -> str:
         "<table><thead><tr><th>Claim</th><th>Verdict</th><th>What the evidence says</th>"
         "<th>Sources</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
-
-
-def comparison_summary(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """:func:`compare_with_evidence` as a compact table for a report.
-
-    Returns
-    -------
-    DataFrame
-        factor (label), n_events, local_smd, local_or_per_sd, published, agrees, updated_smd;
-        estimates read "-0.32 (-0.47, -0.17)".
-    """
-    f = f"{{:.{digits}f}}"
-
-    def ci(row, est, lo, hi):
-        if est not in row or pd.isna(row.get(est)):
-            return "-"
-        return f"{f.format(row[est])} ({f.format(row[lo])}, {f.format(row[hi])})"
-
-    rows = []
-    for _, row in table.iterrows():
-        published = ci(row, "published_smd", "published_low", "published_high")
-        if published != "-":
-            published += f" {row['published_study']} ({row['published_subgroup']})"
-        agrees = row.get("agrees")
-        rows.append(
-            {
-                "factor": row["label"],
-                "n_events": f"{row['n']} ({row['events']})",
-                "local_smd": ci(row, "smd", "smd_low", "smd_high"),
-                "local_or_per_sd": ci(row, "or_per_sd", "or_per_sd_low", "or_per_sd_high"),
-                "published": published,
-                "agrees": "-" if pd.isna(agrees) else ("yes" if agrees else "no"),
-                "updated_smd": ci(row, "updated_smd", "updated_low", "updated_high"),
-            }
-        )
-    return pd.DataFrame(rows)

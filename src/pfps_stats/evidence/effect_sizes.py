@@ -9,7 +9,7 @@
 - ``"CI"``: a reported ratio (or difference, with ``log=False``) and its 95% CI, as
   yi = log(estimate) and vi = ((log(upper) - log(lower)) / (2 · 1.959964))².
 
-Checked against metafor 3.8.1 (tests/reference/metafor.R) to 1e-10.
+Checked against metafor 3.8.1 (tests/evidence/reference/metafor.R) to 1e-10.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+
+from ..cohort.variables import OUTCOME
 
 Measure = Literal["SMD", "MD", "OR", "RR", "CI"]
 _REQUIRED = {
@@ -130,7 +132,7 @@ def convert_effect(yi, vi, *, to: Literal["logOR", "SMD"]) -> pd.DataFrame:
     raise ValueError(f'to must be "logOR" or "SMD", not {to!r}')
 
 
-def smd_by_outcome(data: pd.DataFrame, factor: str, outcome: str = "pfp") -> tuple[float, float]:
+def smd_by_outcome(data: pd.DataFrame, factor: str, outcome: str = OUTCOME) -> tuple[float, float]:
     """Hedges' g of ``factor`` between rows with outcome 1 and 0 (complete rows), and its
     variance: a cohort on the scale of the published meta-analyses.
 
@@ -144,3 +146,15 @@ def smd_by_outcome(data: pd.DataFrame, factor: str, outcome: str = "pfp") -> tup
         "SMD", m1i=a.mean(), sd1i=a.std(), n1i=len(a), m2i=b.mean(), sd2i=b.std(), n2i=len(b)
     )
     return float(es["yi"].iloc[0]), float(es["vi"].iloc[0])
+
+
+def smd_by_group(
+    data: pd.DataFrame, factor: str, by: str, outcome: str = OUTCOME
+) -> tuple[list[float], list[float]]:
+    """Hedges' g (PFP minus no PFP) of ``factor`` and its variance in each group of ``by``,
+    groups in sorted order: the (yi, vi) of a meta-analysis across groups."""
+    pairs = [
+        smd_by_outcome(part, factor, outcome)
+        for _, part in sorted(data.groupby(data[by].astype(str)), key=lambda kv: kv[0])
+    ]
+    return [p[0] for p in pairs], [p[1] for p in pairs]

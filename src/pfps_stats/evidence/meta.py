@@ -7,7 +7,7 @@ Q-profile confidence interval for tau²; I² = tau² / (tau² + s²) with s² th
 within-study variance (k - 1) Σw / ((Σw)² - Σw²), w = 1/vi; H² = (tau² + s²) / s².
 
 statsmodels' ``combine_effects`` has no REML; this module does not use it. Checked against
-metafor 3.8.1 (tests/reference/metafor.R).
+metafor 3.8.1 (tests/evidence/reference/metafor.R).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+
+from .._exceptions import MetaWarning
+from ..plots.forest import draw_forest
+from ..plots.funnel import draw_funnel
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -81,10 +85,6 @@ def tau2_reml(yi: np.ndarray, vi: np.ndarray) -> float:
 
 
 _ESTIMATORS = {"REML": tau2_reml, "DL": tau2_dl, "PM": tau2_pm}
-
-
-class MetaWarning(UserWarning):
-    """The meta-analysis ran, with a caution (few studies)."""
 
 
 # Meta-regression (Egger's test, subgroup differences): metafor's rma with moderators.
@@ -454,83 +454,61 @@ class MetaResult:
         -------
         Axes
         """
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca() if ax is None else ax
-        se = np.sqrt(self.vi)
-        top = float(se.max()) * 1.05
-        grid = np.linspace(0, top, 50)
-        z = stats.norm.ppf(0.975)
-        ax.fill_betweenx(
-            grid,
-            self.estimate - z * grid,
-            self.estimate + z * grid,
-            color="0.92",
-            label="pseudo 95% limits",
-        )
-        ax.axvline(self.estimate, color="C1", lw=1.5, label="pooled estimate")
-        ax.scatter(self.yi, se, color="C0", zorder=3, label="studies")
-        ax.set_ylim(top, 0)
-        ax.set_ylabel("Standard error")
-        ax.set_xlabel(xlabel or "Effect size")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-        return ax
+        return draw_funnel(self.yi, self.vi, self.estimate, ax, xlabel=xlabel)
 
     def plot_forest(
         self, ax: Axes | None = None, *, exponentiate: bool = False, xlabel: str | None = None
     ) -> Axes:
         """Forest plot: each study's estimate and CI (square sized by weight), the pooled
-        diamond and the prediction interval.
+        diamond and the prediction interval (drawn by :func:`~pfps_stats.plots.draw_forest`).
 
         Returns
         -------
         Axes
         """
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca() if ax is None else ax
         frame = self.summary_frame()
         tf = np.exp if exponentiate else (lambda v: v)
-        n = self.k
-        y = np.arange(n, 0, -1) + 1
-        studies = frame.iloc[:n]
-        ax.errorbar(
-            tf(studies["yi"]),
-            y,
-            xerr=[
-                tf(studies["yi"]) - tf(studies["ci_low"]),
-                tf(studies["ci_high"]) - tf(studies["yi"]),
-            ],
-            fmt="none",
-            color="0.3",
-            lw=1.2,
+        studies = frame.iloc[: self.k]
+        rows = pd.DataFrame(
+            {
+                "label": _unique(studies["label"].astype(str)),
+                "estimate": tf(studies["yi"].to_numpy(float)),
+                "ci_low": tf(studies["ci_low"].to_numpy(float)),
+                "ci_high": tf(studies["ci_high"].to_numpy(float)),
+                "series": "_studies",
+                "kind": "point",
+                "size": 20 + 4 * studies["weight"].to_numpy(float),
+            }
         )
-        ax.scatter(
-            tf(studies["yi"]), y, s=20 + 4 * studies["weight"], marker="s", color="C0", zorder=3
+        pooled = {
+            "label": "Pooled",
+            "estimate": tf(self.estimate),
+            "ci_low": tf(self.ci_low),
+            "ci_high": tf(self.ci_high),
+            "series": f"pooled ({self.method}): tau² = {self.tau2:.3g}, I² = {self.i2:.0f}%",
+            "kind": "diamond",
+            "pi_low": tf(self.pi_low),
+            "pi_high": tf(self.pi_high),
+        }
+        rows = pd.concat([rows, pd.DataFrame([pooled])], ignore_index=True)
+        return draw_forest(
+            rows,
+            ax,
+            log_scale=exponentiate,
+            null=tf(0.0),
+            xlabel=xlabel or ("Ratio (95% CI)" if exponentiate else "Effect size (95% CI)"),
+            legend_outside=True,
         )
-        diamond_x = [tf(self.ci_low), tf(self.estimate), tf(self.ci_high), tf(self.estimate)]
-        ax.fill(
-            diamond_x,
-            [0.5, 0.8, 0.5, 0.2],
-            color="C1",
-            zorder=3,
-            label=f"pooled ({self.method}): tau² = {self.tau2:.3g}, I² = {self.i2:.0f}%",
-        )
-        ax.plot(
-            [tf(self.pi_low), tf(self.pi_high)],
-            [0.5, 0.5],
-            color="C1",
-            lw=1,
-            ls=":",
-            label="prediction interval",
-        )
-        ax.axvline(tf(0.0), color="0.4", lw=1, ls="--")
-        ax.set_yticks([*y, 0.5], labels=[*studies["label"], "Pooled"])
-        if exponentiate:
-            ax.set_xscale("log")
-        ax.set_xlabel(xlabel or ("Ratio (95% CI)" if exponentiate else "Effect size (95% CI)"))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-        return ax
+
+
+def _unique(labels: pd.Series) -> list[str]:
+    """Labels made unique for drawing ("Smith 2010", "Smith 2010 [2]"): one line per study."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} [{seen[label]}]")
+    return out
 
 
 def meta_analysis(

@@ -1,23 +1,28 @@
-"""The evidence registry: ``data/evidence/studies.csv``, ``estimates.csv`` and ``claims.csv``.
+"""The evidence registry: ``studies.csv``, ``estimates.csv`` and ``claims.csv``, shipped as
+package data in ``pfps_stats/data/evidence/``.
 
 Every number carries its source. Only figures verified against the source text (see
-``shared/evidence/EVIDENCE.md``) have ``verified = yes``; the others stay flagged ``no`` and
+``docs/evidence-sources.md``) have ``verified = yes``; the others stay flagged ``no`` and
 are never used for comparisons unless asked for.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..paths import DATA_DIR
-from ..variables import VARIABLES
+from .._exceptions import EvidenceError
+from ..cohort.variables import SUBGROUPS as RUNNER_SUBGROUPS
+from ..cohort.variables import VARIABLES
 
-EVIDENCE_DIR = DATA_DIR / "evidence"
+#: The shipped registry (package data, found with importlib.resources).
+EVIDENCE_DIR = Path(str(resources.files("pfps_stats").joinpath("data", "evidence")))
 MEASURES = ("SMD", "OR", "RR", "WMD", "MD")
-SUBGROUPS = ("military", "adolescent", "recreational", "adult", "all")
+#: Populations an estimate may describe: the dictionary's subgroups and two pooled ones.
+SUBGROUPS = (*RUNNER_SUBGROUPS, "adult", "all")
 DESIGNS = ("prospective", "cross-sectional", "trial")
 COLUMNS = {
     "studies.csv": ["key", "citation", "doi", "design", "population", "n", "cases", "url"],
@@ -40,10 +45,6 @@ COLUMNS = {
     ],
     "claims.csv": ["claim", "verdict", "evidence", "sources"],
 }
-
-
-class EvidenceError(ValueError):
-    """A registry file is malformed; the message names the file, line and field."""
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
@@ -115,7 +116,7 @@ def load_evidence(
     Parameters
     ----------
     folder : path
-        The registry folder (default ``data/evidence``).
+        The registry folder (default: the shipped registry, ``EVIDENCE_DIR``).
     verified_only : bool
         Keep only estimates verified against their source.
 
@@ -143,7 +144,7 @@ def load_evidence(
                 path,
                 line,
                 "factor",
-                f"{row['factor']!r} is not a canonical variable name (pfps_stats.variables)",
+                f"{row['factor']!r} is not a canonical variable name (pfps_stats.cohort.variables)",
             )
         for field, allowed in (
             ("measure", MEASURES),

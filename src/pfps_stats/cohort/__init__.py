@@ -1,0 +1,13 @@
+"""The cohort layer: data in, checked, in canonical columns and units.
+
+- ``variables``: the variable dictionary, the one source of truth (names, labels, units,
+  plausible ranges, clinical increments, aliases, subgroups, the outcome);
+- ``units``: exact unit conversions; ``columns``: header matching; ``readers``: CSV, Excel,
+  Parquet, SPSS, Stata, REDCap;
+- ``load``: :func:`load_cohort` and :func:`check_cohort` (validation, quarantine);
+  ``validation``: how problems are recorded;
+- ``quality``: data-quality summaries; ``describe``: Table 1 and incidence;
+- ``synthetic``: SYNTHETIC cohorts with known truth and the shipped demo cohort.
+
+Imports nothing from the other layers.
+"""

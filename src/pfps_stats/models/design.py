@@ -1,0 +1,366 @@
+"""The design of a logistic model: which rows and columns a formula uses, checked.
+
+This is the one place where formulas are read. **The formula language** is patsy's, as in
+statsmodels and R:
+
+- ``pfp ~ bmi + q_angle_deg``: numeric columns enter as they are (per unit);
+- ``C(sex)``: a category, one column per level against the first (the reference);
+  ``C(subgroup, Treatment("military"))`` picks the reference;
+- ``bs(weekly_km, df=4)``: a B-spline (as R's ``splines::bs``); ``cr(weekly_km, df=4,
+  constraints="center")``: a natural cubic regression spline (as mgcv's ``cr``);
+- ``a:b`` an interaction, ``a*b`` both main effects and their interaction;
+- ``np.log(weekly_km)`` and other transforms of a column.
+
+:func:`build_design` returns a :class:`Design`: the read-only model matrix and outcome of the
+rows used, and what each column is. Rows with a missing value in a variable of the formula
+are left out and counted (``n_dropped``, ``dropped``), never silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from .._exceptions import ModelError
+
+#: Function names that make a spline term.
+SPLINES = ("cr(", "bs(", "cc(", "te(")
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """What one design column is.
+
+    kind is "intercept", "numeric" (a column of the data, per unit), "level" (a category
+    level against ``reference``), "spline", "interaction", "transform" or "other".
+    """
+
+    column: str
+    term: str
+    kind: str
+    variable: str | None = None
+    level: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Design:
+    """The rows and columns a model uses: read-only.
+
+    Attributes
+    ----------
+    formula : str
+    outcome : str
+        The outcome column (left of ``~``).
+    X : ndarray (n, p), read-only
+        The model matrix of the rows used.
+    y : ndarray (n,), read-only
+        The 0/1 outcome of the rows used.
+    columns : tuple of str
+        The model matrix's column names (patsy's, e.g. ``C(sex)[T.M]``).
+    info : tuple of ColumnInfo
+        What each column is.
+    variables : tuple of str
+        The data columns the formula uses, the outcome included (in the data's order).
+    rows : Index
+        Index labels of the rows used.
+    data : DataFrame
+        The rows used (do not modify).
+    dropped : mapping
+        Rows left out for missing values, per column.
+    n_dropped : int
+        Rows left out in all (a row missing in two columns counts once).
+    """
+
+    formula: str
+    outcome: str
+    X: np.ndarray
+    y: np.ndarray
+    columns: tuple[str, ...]
+    info: tuple[ColumnInfo, ...]
+    variables: tuple[str, ...]
+    rows: pd.Index
+    data: pd.DataFrame
+    dropped: Mapping[str, int]
+    n_dropped: int
+    design_info: object  # patsy's DesignInfo: rebuilds the columns for new data
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_events(self) -> int:
+        return int(self.y.sum())
+
+    def term_slices(self) -> dict[str, slice]:
+        """Design columns of each term, by term name (``"Intercept"``, ``"bmi"``, ...)."""
+        return dict(self.design_info.term_name_slices)
+
+    def matrix_for(self, new_data: pd.DataFrame) -> pd.DataFrame:
+        """The model matrix of new rows, built as for the fitted rows (same spline knots and
+        category levels); rows with a missing predictor are left out.
+
+        Raises
+        ------
+        ModelError
+            When new_data lacks a column of the model or has an unseen category.
+        """
+        import patsy
+
+        try:
+            (X,) = patsy.build_design_matrices(
+                [self.design_info], new_data, return_type="dataframe", NA_action="drop"
+            )
+        except patsy.PatsyError as exc:
+            raise ModelError(
+                f"new_data cannot be used with this model: {' '.join(str(exc).split())}"
+            ) from None
+        return X
+
+    def linearised(self) -> list[tuple[str, str, np.ndarray]]:
+        """For each spline term: (term, variable, the model matrix with the spline replaced by
+        the variable itself), the reduced model of a non-linearity test."""
+        import patsy
+
+        desc = patsy.ModelDesc.from_formula(self.formula)
+        out = []
+        for term in desc.rhs_termlist:
+            codes = [f.code for f in term.factors]
+            if len(codes) != 1 or not codes[0].startswith(SPLINES):
+                continue
+            variable = spline_variable(codes[0])
+            linear = patsy.Term([patsy.EvalFactor(variable)])
+            reduced = patsy.ModelDesc(
+                desc.lhs_termlist, [linear if t == term else t for t in desc.rhs_termlist]
+            )
+            _, X = patsy.dmatrices(reduced, self.data, return_type="matrix")
+            out.append((term.name(), variable, np.asarray(X, dtype=float)))
+        return out
+
+
+def used_columns(formula: str, data: pd.DataFrame) -> list[str]:
+    """The columns of ``data`` whose names appear in ``formula`` (as whole words)."""
+    names = []
+    for column in data.columns:
+        if isinstance(column, str) and re.search(
+            rf"(?<![\w.]){re.escape(column)}(?![\w])", formula
+        ):
+            names.append(column)
+    return names
+
+
+def check_outcome(data: pd.DataFrame, outcome: str) -> None:
+    """Raise :class:`ModelError` unless ``outcome`` is a column holding only 0, 1 (or missing)."""
+    if outcome not in data:
+        raise ModelError(
+            f"the outcome {outcome!r} is not a column of the data; columns: "
+            f"{', '.join(map(str, data.columns))}"
+        )
+    column = data[outcome]
+    if pd.api.types.is_bool_dtype(column):
+        return
+    if pd.api.types.is_numeric_dtype(column):  # fast path: one vectorised pass
+        v = column.to_numpy(dtype=float, na_value=np.nan)
+        if (((v == 0) | (v == 1)) | np.isnan(v)).all():
+            return
+    values = column.dropna()
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = values[numeric.isna() | ~numeric.isin([0, 1])]
+    if len(bad):
+        shown = ", ".join(map(repr, pd.unique(bad.astype(str))[:5]))
+        raise ModelError(
+            f"the outcome {outcome!r} must be 0/1 (a binary outcome); it also has "
+            f"{shown} in {len(bad)} rows (first rows: "
+            f"{', '.join(map(str, bad.index[:5]))}). Recode it, or load the data "
+            f"with ps.load_cohort, which reads yes/no outcomes."
+        )
+
+
+def build_design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ()) -> Design:
+    """Check ``data`` and ``formula`` and build the :class:`Design` of the complete rows.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    ModelError
+        A missing or non-0/1 outcome, an unknown column, no complete row, a single outcome
+        class, a constant column or perfect collinearity (naming the terms involved).
+    """
+    import patsy
+
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    if "~" not in formula:
+        raise ModelError(f"formula {formula!r} needs an outcome: 'pfp ~ bmi + q_angle_deg'")
+    outcome = formula.split("~", 1)[0].strip()
+    check_outcome(data, outcome)
+    variables = used_columns(formula, data)
+    used = list(dict.fromkeys([*variables, *extra]))
+    missing = {c: data[c].isna().to_numpy() for c in used}
+    incomplete = np.zeros(len(data), bool)
+    for mask in missing.values():
+        incomplete |= mask
+    sub = data.loc[~incomplete] if incomplete.any() else data
+    # patsy reads a bool outcome as a category (two columns, first = False) and a nullable
+    # integer as objects: hand it 0/1 floats. Empty category levels (a subset of a cohort)
+    # would become constant columns: drop them.
+    fixes = {}
+    if sub[outcome].dtype != np.float64:
+        fixes[outcome] = sub[outcome].astype(float)
+    for c in used:
+        if isinstance(sub[c].dtype, pd.CategoricalDtype):
+            observed = sub[c].cat.remove_unused_categories()
+            if len(observed.cat.categories) < len(sub[c].cat.categories):
+                fixes[c] = observed
+    if fixes:
+        sub = sub.assign(**fixes)
+    dropped = {c: int(m.sum()) for c, m in missing.items() if m.any()}
+    if len(sub) == 0:
+        raise ModelError(
+            f"no row is complete for {formula!r}; missing values per column: {dropped}"
+        )
+    try:
+        y, X = patsy.dmatrices(formula, sub, return_type="matrix", NA_action="raise")
+    except patsy.PatsyError as exc:
+        text = " ".join(str(exc).split())
+        name = re.search(r"name '(\w+)' is not defined", text)
+        if name:
+            raise ModelError(
+                f"the formula names {name.group(1)!r}, which is not a column of "
+                f"the data; columns: {', '.join(map(str, data.columns))}"
+            ) from None
+        raise ModelError(f"the formula {formula!r} could not be used: {text}") from None
+    if y.shape[1] != 1:  # pragma: no cover - guarded by _check_outcome and the cast above
+        raise ModelError(f"the outcome {outcome!r} must be a single 0/1 column")
+    X_ = np.asarray(X, dtype=float)
+    y_ = np.asarray(y, dtype=float)[:, 0]
+    X_.flags.writeable = False
+    y_.flags.writeable = False
+    columns = list(X.design_info.column_names)
+    design = Design(
+        formula=formula,
+        outcome=outcome,
+        X=X_,
+        y=y_,
+        columns=tuple(columns),
+        info=tuple(_column_info(X.design_info, columns, sub)),
+        variables=tuple(variables),
+        rows=sub.index,
+        data=sub,
+        dropped=MappingProxyType(dropped),
+        n_dropped=int(incomplete.sum()),
+        design_info=X.design_info,
+    )
+    _check_design(design)
+    return design
+
+
+def _check_design(d: Design) -> None:
+    events = int(d.y.sum())
+    if events in (0, len(d.y)):
+        raise ModelError(
+            f"the outcome {d.outcome!r} is {int(d.y[0])} in all {len(d.y)} rows "
+            f"used, so no odds ratio can be estimated"
+        )
+    X = d.X
+    spread = np.ptp(X, axis=0)
+    constant = [c for c, r in zip(d.columns, spread, strict=True) if c != "Intercept" and r == 0]
+    if constant:
+        raise ModelError(
+            "constant column(s) in the rows used: "
+            + ", ".join(f"{c!r} (every row = {X[0, d.columns.index(c)]:g})" for c in constant)
+            + ". A category with no rows, or a variable that never varies, cannot be estimated;"
+            " drop the term or the empty level."
+        )
+    # Fast screen on the scaled Gram matrix (p x p); only a suspect design pays for the QR.
+    gram = X.T @ X
+    norm = np.sqrt(np.diag(gram))
+    eig = linalg.eigvalsh(gram / np.outer(norm, norm))
+    if eig[0] > eig[-1] * 1e-12:
+        return
+    scale = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    _, R, perm = linalg.qr(X / scale, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    rank = int(np.sum(diag > diag[0] * 1e-10))
+    if rank < X.shape[1]:
+        independent = perm[:rank]
+        parts = []
+        for j in perm[rank:]:
+            coef = linalg.lstsq(X[:, independent], X[:, j])[0]
+            with_ = [
+                d.columns[k]
+                for k, c in zip(independent, coef, strict=True)
+                if abs(c) > 1e-8 and d.columns[k] != "Intercept"
+            ]
+            parts.append(
+                f"{d.columns[j]!r} is a linear combination of "
+                f"{', '.join(map(repr, with_)) or 'the intercept'}"
+            )
+        hint = " Drop one of the terms involved."
+        if any(c.startswith(("cr(", "cc(")) for c in d.columns) and "Intercept" in d.columns:
+            hint += (
+                " cr() and cc() splines span the intercept unless centred: write, e.g., "
+                "cr(weekly_km, df=3, constraints='center')."
+            )
+        raise ModelError("perfect collinearity: " + "; ".join(parts) + "." + hint)
+
+
+def _column_info(design_info, columns: list[str], data: pd.DataFrame) -> list[ColumnInfo]:
+    """What each design column is: intercept, numeric variable, category level, spline, ..."""
+    info = []
+    for term, sl in design_info.term_name_slices.items():
+        term_obj = design_info.terms[list(design_info.term_names).index(term)]
+        factors = term_obj.factors
+        for column in columns[sl]:
+            entry = {
+                "column": column,
+                "term": term,
+                "kind": "other",
+                "variable": None,
+                "level": None,
+                "reference": None,
+            }
+            if not factors:
+                entry["kind"] = "intercept"
+            elif len(factors) > 1:
+                entry["kind"] = "interaction"
+            else:
+                factor = factors[0]
+                code = factor.code
+                finfo = design_info.factor_infos[factor]
+                if code.startswith(SPLINES):
+                    entry.update(kind="spline", variable=spline_variable(code))
+                elif finfo.type == "categorical":
+                    level = re.search(r"\[(?:T\.)?(.*)\]$", column)
+                    entry.update(
+                        kind="level",
+                        variable=_categorical_variable(code),
+                        level=level.group(1) if level else column,
+                        reference=str(finfo.categories[0]),
+                    )
+                elif code in data.columns:
+                    entry.update(kind="numeric", variable=code)
+                else:
+                    entry.update(kind="transform")
+            info.append(ColumnInfo(**entry))
+    return info
+
+
+def spline_variable(code: str) -> str | None:
+    m = re.match(r"\w+\(\s*([\w.]+)", code)
+    return m.group(1) if m else None
+
+
+def _categorical_variable(code: str) -> str:
+    m = re.match(r"C\(\s*([\w.]+)", code)
+    return m.group(1) if m else code

@@ -1,0 +1,624 @@
+"""Logistic models of who develops PFP: :func:`fit_logistic` (ML, Firth, clustered) and the
+immutable :class:`LogisticFit` with odds ratios, profile-likelihood intervals,
+likelihood-ratio tests and predictions.
+
+Formulas: see :mod:`pfps_stats.models.design` (the one place they are read and documented).
+ML fits use statsmodels' ``Logit``; Firth's penalised likelihood, profile intervals and
+batched bootstrap fits use :mod:`pfps_stats.models.engine`; clustered data use statsmodels'
+cluster-robust covariance or GEE, computed before the fit object is built.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, special, stats
+
+from .._exceptions import ModelError, ModelWarning
+from ..cohort.variables import VARIABLES, increment_label, label
+from . import engine
+from .design import ColumnInfo, Design, build_design
+
+Method = Literal["ml", "firth", "auto"]
+#: Events per variable below which method="auto" uses Firth's penalised likelihood.
+EPV_FIRTH = 5.0
+#: Events per variable below which tables warn (Peduzzi et al. 1996).
+EPV_WARN = 10.0
+#: Largest n x p for which separation is always checked by linear programming (~0.1 s);
+#: larger designs are checked only when the ML fit shows the signs of separation.
+LP_ALWAYS = 120_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting
+
+
+def fit_logistic(
+    data: pd.DataFrame,
+    formula: str,
+    *,
+    method: Method = "ml",
+    cluster: str | None = None,
+    cluster_method: Literal["robust", "gee"] = "robust",
+) -> LogisticFit:
+    """Fit a logistic regression of a 0/1 outcome.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Any DataFrame (not only cohorts); rows with a missing value in a variable of the
+        formula are dropped, with a :class:`ModelWarning` giving the count per variable.
+    formula : str
+        A formula (:mod:`pfps_stats.models.design`), e.g. ``"pfp ~ bmi + q_angle_deg + C(sex) + cr(weekly_km, df=4)"``.
+    method : {"ml", "firth", "auto"}
+        "ml": maximum likelihood; separation raises :class:`ModelError` naming the terms.
+        "firth": Firth's penalised likelihood (as logistf). "auto": Firth when the data are
+        separated or events per variable fall below 5, with a warning; else ML.
+    cluster : str, optional
+        Column identifying clusters (``"runner_id"`` when each runner contributes two knees).
+    cluster_method : {"robust", "gee"}
+        "robust": ML estimates with cluster-robust (CR1) covariance, as sandwich::vcovCL.
+        "gee": GEE with an exchangeable working correlation, as geepack::geeglm.
+        Clustered fits report Wald intervals and p-values from the robust covariance.
+
+    Returns
+    -------
+    LogisticFit
+
+    Notes
+    -----
+    Validated against R (``tests/models/reference``): glm and MASS::confint for ML; logistf's
+    published outputs (sex2, endometrial data) for Firth; sandwich and geepack for clusters.
+    """
+    if method not in ("ml", "firth", "auto"):
+        raise ValueError(f'method must be "ml", "firth" or "auto", not {method!r}')
+    design = build_design(data, formula, extra=[cluster] if cluster else [])
+    notes: list[str] = []
+    if design.n_dropped:
+        detail = ", ".join(f"{k}: {v}" for k, v in design.dropped.items())
+        notes.append(
+            f"dropped {design.n_dropped} of {len(data)} rows with missing values ({detail})"
+        )
+    n_params = design.X.shape[1] - ("Intercept" in design.columns)
+    events = int(design.y.sum())
+    epv = min(events, len(design.y) - events) / max(n_params, 1)
+    separated = _separated_terms(design) if design.X.size <= LP_ALWAYS else None
+    chosen = _choose_method(method, separated or [], epv, notes)
+    if epv < EPV_WARN:
+        notes.append(
+            f"events per variable {epv:.1f} < {EPV_WARN:g}: estimates may be "
+            f"unstable and optimistic"
+        )
+    try:
+        result = _estimate(design, chosen, check_separation=separated is None)
+    except _SeparationSuspected:
+        separated = _separated_terms(design)  # the exact check, only when ML shows the signs
+        chosen = _choose_method(method, separated, epv, notes)
+        result = _estimate(design, chosen, check_separation=False)
+    for note in notes:
+        warnings.warn(note, ModelWarning, stacklevel=2)
+    clustered = None
+    if cluster is not None:
+        if chosen == "firth":
+            raise ModelError(
+                "clustered fits use ML; with separation, combine categories or "
+                "fit one knee per runner with method='firth'"
+            )
+        clustered = _estimate_clustered(design, cluster, cluster_method)
+    return LogisticFit(
+        design,
+        chosen,
+        notes,
+        result=result,
+        epv=epv,
+        separated=separated or [],
+        clustered=clustered,
+    )
+
+
+class _SeparationSuspected(Exception):
+    """ML showed the signs of separation; the exact check decides."""
+
+
+def _choose_method(method: str, separated: list[str], epv: float, notes: list[str]) -> str:
+    if separated and method == "ml":
+        raise ModelError(
+            f"the outcome is perfectly predicted (complete or quasi-complete separation) along "
+            f"{', '.join(map(repr, separated))}; maximum-likelihood odds ratios do not exist "
+            f"(they are infinite). Use method='firth' (or 'auto'), or combine sparse categories."
+        )
+    if method != "auto":
+        return method
+    if separated:
+        notes.append(
+            f"separation along {', '.join(map(repr, separated))}: fitted by "
+            f"Firth's penalised likelihood"
+        )
+        return "firth"
+    if epv < EPV_FIRTH:
+        notes.append(
+            f"events per variable {epv:.1f} < {EPV_FIRTH:g}: fitted by Firth's penalised likelihood"
+        )
+        return "firth"
+    return "ml"
+
+
+def _separated_terms(design: Design) -> list[str]:
+    """Terms along which the data are separated (linear programming), or []."""
+    direction = engine.separation_direction(design.X, design.y)
+    if direction is None:
+        return []
+    return [
+        c for c, b in zip(design.columns, direction, strict=True) if b != 0 and c != "Intercept"
+    ] or ["Intercept"]
+
+
+def _estimate(design: Design, method: str, *, check_separation: bool) -> engine.NewtonResult:
+    """ML (statsmodels Logit, Newton) or Firth (the engine) estimates of one design."""
+    X, y = design.X, design.y
+    if method == "firth":
+        result = engine.newton(X, y, firth=True)
+        if not result.converged:
+            raise ModelError(
+                "Firth's penalised likelihood did not converge; the model may "
+                "have too many terms for the data"
+            )
+        return result
+    import statsmodels.api as sm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm_fit = sm.Logit(y, X).fit(method="newton", disp=0, maxiter=100)
+    beta = np.asarray(sm_fit.params)
+    converged = sm_fit.mle_retvals.get("converged", True)
+    if check_separation:
+        eta = X @ beta
+        if not converged or np.max(np.abs(beta[1:]), initial=0) > 15 or np.max(np.abs(eta)) > 25:
+            raise _SeparationSuspected
+    if not converged:
+        raise ModelError("maximum likelihood did not converge; try method='firth'")
+    info = linalg.inv(np.asarray(sm_fit.normalized_cov_params))  # Fisher information
+    return engine.NewtonResult(
+        beta,
+        float(sm_fit.llf),
+        float(sm_fit.llf),
+        info,
+        True,
+        int(sm_fit.mle_retvals.get("iterations", 0)),
+    )
+
+
+def _estimate_clustered(
+    design: Design, cluster: str, how: str
+) -> tuple[np.ndarray, np.ndarray, float, dict]:
+    """Estimates, robust covariance and log-likelihood of a clustered fit, and its cluster
+    record (column, method, n_clusters, groups[, exchangeable_correlation])."""
+    import statsmodels.api as sm
+
+    groups = pd.factorize(design.data[cluster])[0]
+    X, y = design.X, design.y
+    if how == "robust":
+        res = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+            cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True}
+        )
+    elif how == "gee":
+        res = sm.GEE(
+            y,
+            X,
+            groups=groups,
+            family=sm.families.Binomial(),
+            cov_struct=sm.cov_struct.Exchangeable(),
+        ).fit()
+    else:
+        raise ValueError(f'cluster_method must be "robust" or "gee", not {how!r}')
+    groups.flags.writeable = False
+    record = {
+        "column": cluster,
+        "method": how,
+        "n_clusters": int(groups.max() + 1),
+        "groups": groups,
+    }
+    if how == "gee":
+        record["exchangeable_correlation"] = float(res.cov_struct.dep_params)
+    beta = np.asarray(res.params, dtype=float)
+    p = special.expit(X @ beta)
+    loglik = float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
+    return beta, np.asarray(res.cov_params(), dtype=float), loglik, record
+
+
+class LogisticFit:
+    """A fitted logistic model; immutable once built (made by :func:`fit_logistic`).
+
+    Attributes
+    ----------
+    design : Design
+        The rows and columns used (read-only): ``design.X``, ``design.y``, ``design.data``.
+    formula : str
+    method : {"ml", "firth"}
+        How it was fitted ("auto" resolves to one of these).
+    params_, bse_ : Series
+        Log odds ratios and their standard errors (robust when clustered).
+    cov_ : DataFrame
+    loglik_ : float
+        Log-likelihood at the estimates (unpenalised, also for Firth).
+    n_obs, n_events, n_dropped : int
+    epv : float
+        Events (the rarer outcome class) per estimated coefficient.
+    notes : tuple of str
+        Everything a reader should know about the fit (rows dropped, Firth used, low EPV).
+    separated : tuple of str
+        Terms along which the data were separated (fitted by Firth), or empty.
+    cluster : mapping or None
+        For clustered fits: column, method, n_clusters, groups (cluster index of each row).
+    """
+
+    def __init__(
+        self,
+        design: Design,
+        method: str,
+        notes: Sequence[str],
+        *,
+        result: engine.NewtonResult,
+        epv: float,
+        separated: Sequence[str] = (),
+        clustered: tuple[np.ndarray, np.ndarray, float, dict] | None = None,
+    ):
+        set_ = object.__setattr__
+        set_(self, "design", design)
+        set_(self, "method", method)
+        set_(self, "formula", design.formula)
+        set_(self, "notes", tuple(notes))
+        set_(self, "epv", epv)
+        set_(self, "separated", tuple(separated))
+        set_(self, "_result", result)
+        set_(self, "_cache", {})
+        if clustered is None:
+            beta, cov, loglik, cluster = result.beta, result.cov, result.loglik, None
+        else:
+            beta, cov, loglik, record = clustered
+            cluster = MappingProxyType(record)
+        beta, cov = np.array(beta, dtype=float), np.array(cov, dtype=float)
+        beta.flags.writeable = False
+        cov.flags.writeable = False
+        set_(self, "_beta", beta)
+        set_(self, "_cov", cov)
+        set_(self, "loglik_", float(loglik))
+        set_(self, "cluster", cluster)
+        set_(self, "n_obs", design.n_obs)
+        set_(self, "n_events", design.n_events)
+        set_(self, "n_dropped", design.n_dropped)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(
+            f"a LogisticFit is immutable: {name!r} cannot be set. Results such as "
+            f"calibrate_bootstrap's curve are returned, not stored on the fit."
+        )
+
+    def __delattr__(self, name):
+        raise AttributeError(f"a LogisticFit is immutable: {name!r} cannot be deleted")
+
+    @property
+    def params_(self) -> pd.Series:
+        """Log odds ratios (a copy)."""
+        return pd.Series(self._beta, index=self.design.columns, name="estimate")
+
+    @property
+    def bse_(self) -> pd.Series:
+        """Standard errors of the log odds ratios (robust when clustered)."""
+        return pd.Series(np.sqrt(np.diag(self._cov)), index=self.design.columns, name="std_error")
+
+    @property
+    def cov_(self) -> pd.DataFrame:
+        """Covariance of the log odds ratios (a copy)."""
+        return pd.DataFrame(self._cov, index=self.design.columns, columns=self.design.columns)
+
+    # -- estimates -------------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        """Design-matrix column names (patsy's)."""
+        return list(self.design.columns)
+
+    def _interval(self, j: int, level: float) -> tuple[float, float]:
+        key = ("ci", j, level)
+        if key not in self._cache:
+            self._cache[key] = engine.profile_interval(
+                self.design.X,
+                self.design.y,
+                None,
+                self._result,
+                j,
+                firth=self.method == "firth",
+                level=level,
+            )
+        return self._cache[key]
+
+    def _lr_p(self, j: int) -> float:
+        key = ("lr", j)
+        if key not in self._cache:
+            self._cache[key] = engine.lr_statistic(
+                self.design.X, self.design.y, None, self._result, j, firth=self.method == "firth"
+            )
+        return self._cache[key][1]
+
+    def _increments(self, per) -> dict[str, float]:
+        numeric = {e.variable: e for e in self.design.info if e.kind == "numeric"}
+        if per is None:
+            return {}
+        if per == "clinical":
+            return {
+                v: VARIABLES[v].increment
+                for v in numeric
+                if v in VARIABLES and VARIABLES[v].increment
+            }
+        if per == "sd":
+            return {v: float(self.design.data[v].std()) for v in numeric}
+        if isinstance(per, Mapping):
+            unknown = set(per) - set(numeric)
+            if unknown:
+                raise ModelError(
+                    f"per names {', '.join(map(repr, sorted(unknown)))}, which "
+                    f"is not a numeric main effect of this model; those are "
+                    f"{', '.join(map(repr, numeric)) or 'none'}"
+                )
+            bad = {k: v for k, v in per.items() if not (isinstance(v, int | float) and v > 0)}
+            if bad:
+                raise ModelError(f"per increments must be positive numbers: {bad}")
+            return {k: float(v) for k, v in per.items()}
+        raise ModelError(f'per must be None, "sd", "clinical" or a dict, not {per!r}')
+
+    @staticmethod
+    def _label(entry: ColumnInfo, increment: float) -> str:
+        if entry.kind == "numeric":
+            return increment_label(entry.variable, increment)
+        if entry.kind == "level":
+            return f"{label(entry.variable, unit=False)}: {entry.level} vs {entry.reference}"
+        return entry.column
+
+    def odds_ratios(
+        self,
+        ci: Literal["profile", "wald"] = "profile",
+        per=None,
+        *,
+        level: float = 0.95,
+        intercept: bool = False,
+    ) -> pd.DataFrame:
+        """Odds ratios with confidence intervals and p-values.
+
+        Parameters
+        ----------
+        ci : {"profile", "wald"}
+            "profile": profile likelihood (ML, as MASS::confint) or profile penalised
+            likelihood (Firth, as logistf). "wald": estimate ± z·SE. Clustered fits allow
+            only "wald" (with the robust SE).
+        per : None, "sd", "clinical" or dict
+            Scale each numeric main effect's OR to an increment: a dict such as
+            ``{"q_angle_deg": 5}``, one SD in the model's rows, or the variable dictionary's
+            clinical increment. Category levels, splines and interactions stay per unit.
+        level : float
+        intercept : bool
+            Include the intercept row (the odds at all covariates zero / reference).
+
+        Returns
+        -------
+        DataFrame
+            term, label, increment, odds_ratio, ci_low, ci_high, p_value. p-values are
+            likelihood-ratio tests (Firth: penalised likelihood ratio, as logistf); clustered
+            fits give robust Wald p-values.
+        """
+        if ci not in ("profile", "wald"):
+            raise ValueError(f'ci must be "profile" or "wald", not {ci!r}')
+        if self.cluster and ci == "profile":
+            raise ModelError(
+                "profile-likelihood intervals assume independent rows; a "
+                "clustered fit gives Wald intervals from the robust covariance: "
+                "use ci='wald'"
+            )
+        increments = self._increments(per)
+        z = stats.norm.ppf(0.5 + level / 2)
+        rows = []
+        for j, entry in enumerate(self.design.info):
+            if entry.kind == "intercept" and not intercept:
+                continue
+            c = increments.get(entry.variable, 1.0) if entry.kind == "numeric" else 1.0
+            beta, se = self.params_.iloc[j], self.bse_.iloc[j]
+            if ci == "profile":
+                lo, hi = self._interval(j, level)
+                p_value = self._lr_p(j)
+            else:
+                lo, hi = beta - z * se, beta + z * se
+                p_value = (
+                    float(2 * stats.norm.sf(abs(beta / se))) if self.cluster else self._lr_p(j)
+                )
+            rows.append(
+                {
+                    "term": entry.column,
+                    "label": self._label(entry, c),
+                    "increment": c,
+                    "odds_ratio": np.exp(c * beta),
+                    "ci_low": np.exp(c * lo),
+                    "ci_high": np.exp(c * hi),
+                    "p_value": p_value,
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=["term", "label", "increment", "odds_ratio", "ci_low", "ci_high", "p_value"],
+        )
+
+    def summary_frame(self, ci: Literal["profile", "wald"] | None = None) -> pd.DataFrame:
+        """Every coefficient: term, estimate (log OR), std_error, odds_ratio, ci_low, ci_high,
+        p_value (intervals profile unless clustered)."""
+        ci = ci or ("wald" if self.cluster else "profile")
+        table = self.odds_ratios(ci=ci, intercept=True)
+        table.insert(1, "estimate", self.params_.to_numpy())
+        table.insert(2, "std_error", self.bse_.to_numpy())
+        return table.drop(columns=["label", "increment"])
+
+    # -- tests -------------------------------------------------------------------------------
+    def _objective_without(self, columns: list[int]) -> float:
+        fixed = np.zeros(len(self.design.columns), bool)
+        fixed[columns] = True
+        beta0 = self._result.beta.copy()
+        beta0[fixed] = 0.0
+        res = engine.newton(
+            self.design.X, self.design.y, firth=self.method == "firth", beta0=beta0, fixed=fixed
+        )
+        return res.objective
+
+    def term_tests(self) -> pd.DataFrame:
+        """Likelihood-ratio test of each term as a whole (all its columns zero).
+
+        Returns
+        -------
+        DataFrame
+            term, df, chi2, p_value; spline terms add a row ``"<term> (non-linear)"`` from
+            :meth:`nonlinearity_test`.
+        """
+        if self.cluster:
+            raise ModelError(
+                "likelihood-ratio tests assume independent rows; not available for clustered fits"
+            )
+        rows = []
+        for term, sl in self.design.term_slices().items():
+            if term == "Intercept":
+                continue
+            idx = list(range(sl.start, sl.stop))
+            chi2 = max(0.0, 2 * (self._result.objective - self._objective_without(idx)))
+            rows.append(
+                {
+                    "term": term,
+                    "df": len(idx),
+                    "chi2": chi2,
+                    "p_value": float(stats.chi2.sf(chi2, len(idx))),
+                }
+            )
+        table = pd.DataFrame(rows, columns=["term", "df", "chi2", "p_value"])
+        nonlinear = self.nonlinearity_test()
+        if len(nonlinear):
+            nonlinear = nonlinear.assign(term=nonlinear["term"] + " (non-linear)")
+            table = pd.concat([table, nonlinear[table.columns]], ignore_index=True)
+        return table
+
+    def nonlinearity_test(self) -> pd.DataFrame:
+        """For each spline term, the LR test of the spline against a straight line in the same
+        variable (the model refitted with the spline replaced by the variable itself).
+
+        Returns
+        -------
+        DataFrame
+            term, variable, df, chi2, p_value (empty when the model has no spline).
+        """
+        rows = []
+        for term, variable, X in self.design.linearised():
+            res = engine.newton(X, self.design.y, firth=self.method == "firth")
+            chi2 = max(0.0, 2 * (self._result.objective - res.objective))
+            df = len(self.design.columns) - X.shape[1]
+            rows.append(
+                {
+                    "term": term,
+                    "variable": variable,
+                    "df": df,
+                    "chi2": chi2,
+                    "p_value": float(stats.chi2.sf(chi2, df)),
+                }
+            )
+        return pd.DataFrame(rows, columns=["term", "variable", "df", "chi2", "p_value"])
+
+    def lr_test(self, other: LogisticFit) -> pd.Series:
+        """Likelihood-ratio test between this model and a nested one fitted to the same rows.
+
+        Returns
+        -------
+        Series
+            chi2, df, p_value.
+        """
+        big, small = (self, other) if len(self.columns) >= len(other.columns) else (other, self)
+        if not set(small.columns) <= set(big.columns):
+            raise ModelError(
+                "the models are not nested: "
+                f"{sorted(set(small.columns) - set(big.columns))} are only in the "
+                f"smaller one"
+            )
+        if not big.design.rows.equals(small.design.rows):
+            raise ModelError(
+                f"the models were fitted to different rows (n = {big.n_obs} and "
+                f"{small.n_obs}); fit both to the same complete cases"
+            )
+        if big.method != small.method or big.cluster or small.cluster:
+            raise ModelError("compare models fitted by the same method, without clustering")
+        chi2 = max(0.0, 2 * (big._result.objective - small._result.objective))
+        df = len(big.columns) - len(small.columns)
+        return pd.Series({"chi2": chi2, "df": df, "p_value": float(stats.chi2.sf(chi2, df))})
+
+    # -- prediction -------------------------------------------------------------------------
+    @property
+    def fitted_(self) -> np.ndarray:
+        """Predicted probabilities for the rows used in the fit."""
+        return special.expit(self.design.X @ self.params_.to_numpy())
+
+    @property
+    def y_(self) -> np.ndarray:
+        """The outcome of the rows used in the fit."""
+        return self.design.y
+
+    def predict_proba(
+        self, new_data: pd.DataFrame, *, ci: bool = True, level: float = 0.95
+    ) -> pd.DataFrame:
+        """Predicted probability of the outcome for new rows, with a CI.
+
+        The interval is eta ± z·SE(eta) on the logit scale (delta method), transformed.
+
+        Returns
+        -------
+        DataFrame
+            prob, and ci_low, ci_high when ``ci``; indexed like ``new_data``; rows with a
+            missing predictor get NaN.
+        """
+        X = self.design.matrix_for(new_data)
+        eta = X.to_numpy(float) @ self.params_.to_numpy()
+        out = pd.DataFrame({"prob": special.expit(eta)}, index=X.index)
+        if ci:
+            se = np.sqrt(
+                np.einsum("ij,jk,ik->i", X.to_numpy(float), self.cov_.to_numpy(), X.to_numpy(float))
+            )
+            z = stats.norm.ppf(0.5 + level / 2)
+            out["ci_low"] = special.expit(eta - z * se)
+            out["ci_high"] = special.expit(eta + z * se)
+        return out.reindex(new_data.index)
+
+    def performance(self) -> pd.Series:
+        """Apparent performance: see :func:`pfps_stats.models.performance.model_performance`."""
+        from .performance import model_performance
+
+        return model_performance(self.y_, self.fitted_)
+
+    # -- display ----------------------------------------------------------------------------
+    def _header(self) -> str:
+        how = {"ml": "maximum likelihood", "firth": "Firth's penalised likelihood"}[self.method]
+        text = (
+            f"Logistic regression ({how}): {self.formula}\n"
+            f"n = {self.n_obs}, events = {self.n_events}, dropped (missing) = "
+            f"{self.n_dropped}, EPV = {self.epv:.1f}, log-likelihood = {self.loglik_:.3f}"
+        )
+        if self.cluster:
+            text += (
+                f"\nclustered by {self.cluster['column']} "
+                f"({self.cluster['n_clusters']} clusters, {self.cluster['method']})"
+            )
+        return text
+
+    def __repr__(self) -> str:
+        return self._header() + "\n" + self.summary_frame().to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        head = html.escape(self._header()).replace("\n", "<br>")
+        return f"<div><p><b>{head}</b></p>{'<ul>' + notes + '</ul>' if notes else ''}{table}</div>"

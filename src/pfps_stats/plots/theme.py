@@ -1,0 +1,59 @@
+"""The toolkit's one look: a colour-blind-safe palette, a colour per kind of series, and the
+Axes every plot function draws on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+#: seaborn's "colorblind" palette (after Okabe & Ito); every figure takes its colours here.
+PALETTE = sns.color_palette("colorblind")
+
+#: The colour of each kind of series, the same in every figure: local estimates in blue, a
+#: second local model or a pooled estimate in orange, published estimates in green.
+SERIES_COLOURS = {
+    "univariable": PALETTE[0],
+    "multivariable": PALETTE[1],
+    "model": PALETTE[1],
+    "local cohort": PALETTE[0],
+    "studies": PALETTE[0],
+    "published": PALETTE[2],
+    "updated (pooled)": PALETTE[1],
+    "pooled": PALETTE[1],
+}
+
+
+def series_colour(name: str, index: int = 0):
+    """The colour of a series: by its kind (the name up to " (" or ":"), else by position."""
+    kind = name.lstrip("_").split(" (")[0].split(":")[0]
+    return SERIES_COLOURS.get(name.lstrip("_"), SERIES_COLOURS.get(kind, PALETTE[index % 10]))
+
+
+def set_theme(font_scale: float = 1.1) -> None:
+    """One look for the whole toolkit: white grid, colour-blind-safe palette, report-size text,
+    figures saved tightly at 150 dpi. Changes matplotlib's global settings, as seaborn's
+    ``set_theme`` does."""
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette="colorblind",
+        font_scale=font_scale,
+        rc={
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        },
+    )
+
+
+def get_axes(ax: Axes | None) -> Axes:
+    """``ax``, or the current Axes when None."""
+    return plt.gca() if ax is None else ax

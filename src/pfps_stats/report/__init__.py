@@ -1,0 +1,40 @@
+"""What report notebooks call: set-up, display, formatting and small-cell suppression.
+
+>>> from pfps_stats import report
+>>> rs = report.setup_report(data_path=None, subgroup="military")   # doctest: +SKIP
+>>> report.show(rs.small(ps.incidence(rs.cohort)))                 # doctest: +SKIP
+
+Imports from every layer below it (cohort, models, plots, evidence); the batch imports it.
+"""
+
+from .display import link, notes, show, synthetic_banner
+from .formatting import (
+    comparison_summary,
+    format_count,
+    format_count_percent,
+    format_estimate_ci,
+    format_n_events,
+    format_number,
+    format_odds_ratio_table,
+    format_p_value,
+)
+from .setup import ReportSetup, setup_report
+from .suppression import suppress_small_counts
+
+__all__ = [
+    "ReportSetup",
+    "comparison_summary",
+    "format_count",
+    "format_count_percent",
+    "format_estimate_ci",
+    "format_n_events",
+    "format_number",
+    "format_odds_ratio_table",
+    "format_p_value",
+    "link",
+    "notes",
+    "setup_report",
+    "show",
+    "suppress_small_counts",
+    "synthetic_banner",
+]

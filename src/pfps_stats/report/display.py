@@ -1,0 +1,75 @@
+"""How results look in a notebook or report: tables without clutter, notes, the SYNTHETIC
+banner. Every text is HTML-escaped."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from ..cohort.synthetic import is_synthetic
+
+
+def synthetic_banner(data: pd.DataFrame) -> str:
+    """HTML banner for reports: a loud SYNTHETIC notice when any row is simulated, else ''."""
+    if not is_synthetic(data):
+        return ""
+    return (
+        '<div style="border:3px solid #b00020;padding:0.6em 1em;margin:0.5em 0;'
+        'background:#fff3f3;color:#b00020;font-weight:bold;font-size:1.15em">'
+        + html.escape(
+            "SYNTHETIC DATA: these runners are simulated by pfps_stats "
+            "(the demo data card). No result here describes real people."
+        )
+        + "</div>"
+    )
+
+
+def notes(items) -> object:
+    """Notes of a fit (or any list of text) as a Markdown list for a report; '' when none."""
+    from IPython.display import Markdown
+
+    items = list(getattr(items, "notes", items))
+    return Markdown("\n".join(f"- {html.escape(str(n))}" for n in items) if items else "")
+
+
+def show(
+    table: pd.DataFrame | pd.Series,
+    precision: int = 2,
+    empty: str = "None.",
+    links: tuple[str, ...] = ("doi", "url", "source_url"),
+):
+    """Render a table for a report: no index column, ``precision`` decimals, blanks for missing,
+    every text HTML-escaped, and DOI or URL columns as links.
+
+    Returns a pandas Styler (HTML in Jupyter and nbconvert), or the text ``empty`` when the
+    table has no rows.
+    """
+    if isinstance(table, pd.Series):
+        table = table.rename_axis("item").reset_index()
+    if len(table) == 0:
+        from IPython.display import Markdown
+
+        return Markdown(empty)
+    shown = table.copy()
+    for column in shown.columns:
+        if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
+            if column in links:
+                shown[column] = shown[column].map(link)
+            else:
+                shown[column] = shown[column].map(
+                    lambda v: html.escape(v) if isinstance(v, str) else v
+                )
+    return shown.style.hide(axis="index").format(precision=precision, na_rep="")
+
+
+def link(value) -> str:
+    """A DOI or URL as an HTML link (DOIs through doi.org), its text shortened to 40 characters;
+    '' for an empty value."""
+    if not isinstance(value, str) or not value:
+        return ""
+    url = value if value.startswith("http") else f"https://doi.org/{value}"
+    text = value.removeprefix("https://").removeprefix("http://")
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f'<a href="{html.escape(url)}">{html.escape(text)}</a>'

@@ -1,1 +1,0 @@
-"""Batch reports: parameterized notebooks run by papermill into an HTML site with provenance."""

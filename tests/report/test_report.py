@@ -1,0 +1,113 @@
+"""What notebooks call: set-up, display, formatting and small-cell suppression on numbers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pfps_stats as ps
+from pfps_stats import report
+
+
+def test_numbers_are_written_by_one_set_of_rules():
+    assert report.format_number(-0.001, 2) == "0.00", "no negative zero"
+    assert report.format_number(np.nan) == "-"
+    assert report.format_estimate_ci(0.5312, 0.44, 0.641) == "0.53 (0.44, 0.64)"
+    assert report.format_estimate_ci(0.5312, 0.44, 0.641, sep="-") == "0.53 (0.44-0.64)"
+    assert report.format_estimate_ci(np.nan, 0.1, 0.2) == "-"
+    assert report.format_p_value(0.0004) == "<0.001"
+    assert report.format_p_value(0.0004, prefix=True) == "p<0.001"
+    assert report.format_p_value(0.01234, prefix=True) == "p=0.012"
+    assert report.format_p_value(1.0) == "1.000"
+    assert report.format_n_events(120, 14) == "120 (14)"
+
+
+@pytest.mark.parametrize(
+    ("n", "events", "expected"),
+    [(120, 14, "120 (14)"), (120, 4, "<5"), (4, 4, "<5"), (120, 0, "<5"), (5, 5, "5 (5)")],
+)
+def test_n_events_is_suppressed_on_the_numbers(n, events, expected):
+    assert report.format_n_events(n, events, min_cell=5) == expected
+    assert report.format_n_events(n, events) == f"{n} ({events})", "no suppression by default"
+
+
+def test_suppress_small_counts_works_on_count_columns_and_copies():
+    table = pd.DataFrame(
+        {
+            "group": ["a", "b", "c"],
+            "n": [100, 3, 0],
+            "events": [10, 2, 0],
+            "incidence": [0.1, 0.6, 0],
+        }
+    )
+    before = table.copy()
+    out = report.suppress_small_counts(table, 5)
+    pd.testing.assert_frame_equal(table, before)  # the caller's table is not modified
+    assert out["n"].tolist() == [100, "<5", "<5"]
+    assert out["events"].tolist() == [10, "<5", "<5"]
+    assert out["incidence"].tolist() == [0.1, 0.6, 0], "non-count columns are left alone"
+    assert out["group"].tolist() == ["a", "b", "c"]
+    text = pd.DataFrame({"n_events": ["3 (1)"]})
+    assert report.suppress_small_counts(text, 5).equals(text), "text is never parsed back"
+    with pytest.raises(ValueError, match="positive whole number"):
+        report.suppress_small_counts(table, 0)
+
+
+def test_odds_ratio_table_text_suppresses_small_cells(small_cohort):
+    table = ps.odds_ratio_table(small_cohort, factors=["q_angle_deg", "sex"], method="firth")
+    text = ps.format_odds_ratio_table(table, min_cell=5)
+    for (_, row), cell in zip(table.iterrows(), text["n_events"], strict=True):
+        small = row["n"] < 5 or row["events"] < 5
+        assert (cell == "<5") == small
+    assert ps.format_odds_ratio_table(table)["n_events"].iloc[0] == (
+        f"{table['n'].iloc[0]} ({table['events'].iloc[0]})"
+    )
+
+
+def test_table_one_suppresses_small_counts_when_asked(small_cohort):
+    plain = ps.table_one(small_cohort, variables=["sex"])
+    masked = ps.table_one(small_cohort, variables=["sex"], min_cell=5)
+    n_cases = int(small_cohort["pfp"].sum())
+    assert plain.loc[0, "pfp_1"] == str(n_cases)
+    assert masked.loc[0, "pfp_1"] == ("<5" if n_cases < 5 else str(n_cases))
+    for column in ("overall", "pfp_0", "pfp_1"):
+        for p_cell, m_cell in zip(plain[column][1:], masked[column][1:], strict=True):
+            k = int(p_cell.split(" ")[0])
+            assert m_cell == ("<5" if k < 5 else p_cell)
+
+
+def test_setup_report_defaults_to_the_shipped_demo_cohort():
+    rs = report.setup_report(subgroup="military")
+    assert set(rs.cohort["subgroup"].astype(str)) == {"military"}
+    assert rs.check.n_input == len(rs.check.data) + len(rs.check.quarantined)
+    assert rs.min_cell == 5
+    assert "SYNTHETIC" in rs.header()
+    assert "military" in rs.header()
+    small = rs.small(pd.DataFrame({"n": [3]}))
+    assert small["n"].tolist() == ["<5"]
+    off = report.setup_report(min_cell=None)
+    assert off.small(pd.DataFrame({"n": [3]}))["n"].tolist() == [3]
+    with pytest.raises(ValueError, match="has no rows; the data have"):
+        report.setup_report(subgroup="astronauts")
+    with pytest.raises(ValueError, match="min_cell"):
+        report.setup_report(min_cell=0)
+
+
+def test_banner_only_for_synthetic_data(small_cohort):
+    assert "SYNTHETIC" in ps.synthetic_banner(small_cohort)
+    assert ps.synthetic_banner(small_cohort.drop(columns="data_source")) == ""
+
+
+def test_show_hides_the_index_escapes_text_and_says_when_empty():
+    html = report.show(pd.DataFrame({"a": [1.234], "b": ["<script>"]})).to_html()
+    assert "1.23" in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert report.show(pd.DataFrame({"a": []}), empty="Nothing.").data == "Nothing."
+
+
+def test_links_go_through_doi_org_and_are_escaped():
+    assert report.link("10.1136/bjsports-2017-098890").startswith(
+        '<a href="https://doi.org/10.1136/bjsports-2017-098890">'
+    )
+    assert report.link("") == ""
+    assert "&quot;" in report.link('https://x.org/"onmouseover')
