@@ -326,3 +326,42 @@ def test_unused_category_levels_are_dropped(cohort):
     assert fit.columns == ["Intercept", "C(sex)[T.M]", "knee_ext_strength_nmkg"]
     table = ps.odds_ratio_table(data, "pfp", ["sex"])
     assert list(table["level"]) == ["F", "M"]
+
+
+def test_a_fit_is_immutable_and_its_design_read_only(cohort):
+    fit = _quiet_fit(cohort, "pfp ~ knee_ext_strength_nmkg + C(sex)")
+    before = fit.params_.copy()
+    with pytest.raises(AttributeError, match="immutable"):
+        fit.method = "firth"
+    with pytest.raises(AttributeError, match="immutable"):
+        fit.calibration_curve_ = None
+    with pytest.raises(ValueError, match="read-only"):
+        fit.design.X[0, 0] = 99.0
+    with pytest.raises(ValueError, match="read-only"):
+        fit.design.y[0] = 1.0
+    params = fit.params_
+    params.iloc[0] = 99.0  # a copy: the fit does not change
+    pd.testing.assert_series_equal(fit.params_, before)
+    ps.calibrate_bootstrap(fit, n_boot=5, seed=1)
+    ps.validate_bootstrap(fit, n_boot=5, seed=1)
+    pd.testing.assert_series_equal(fit.params_, before)
+    assert not hasattr(fit, "calibration_curve_")
+    design = fit.design
+    assert isinstance(design, ps.Design)
+    assert design.columns == ("Intercept", "C(sex)[T.M]", "knee_ext_strength_nmkg")
+    assert [c.kind for c in design.info] == ["intercept", "level", "numeric"]
+    assert set(design.variables) == {"sex", "knee_ext_strength_nmkg", "pfp"}
+    assert design.n_obs == fit.n_obs and design.n_events == fit.n_events
+
+
+def test_a_clustered_fit_is_built_whole():
+    """The robust covariance is computed before the fit exists: nothing is patched on after."""
+    data = ps.simulate_cohort(200, subgroup="military", seed=3)
+    data = pd.concat([data.assign(knee="L"), data.assign(knee="R")], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ps.ModelWarning)
+        fit = ps.fit_logistic(data, "pfp ~ knee_ext_strength_nmkg", cluster="runner_id")
+    assert fit.cluster["n_clusters"] == 200
+    with pytest.raises(TypeError):
+        fit.cluster["n_clusters"] = 1
+    assert fit.bse_.iloc[1] > 0

@@ -87,7 +87,7 @@ def draw_forest(
         y = part["label"].map(y_of).to_numpy(float) + offsets[name]
         est = part["estimate"].to_numpy(float)
         xerr = [est - part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float) - est]
-        marker = _MARKERS.get(name.split(" (")[0], "o")
+        marker = _MARKERS.get(name, _MARKERS.get(name.split(" (")[0], "o"))
         if "size" in part and part["size"].notna().any():
             ax.errorbar(est, y, xerr=xerr, fmt="none", color="0.3", lw=1.2)
             ax.scatter(est, y, s=part["size"], marker="s", color=colour, zorder=3, label=name)
