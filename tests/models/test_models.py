@@ -351,7 +351,8 @@ def test_a_fit_is_immutable_and_its_design_read_only(cohort):
     assert design.columns == ("Intercept", "C(sex)[T.M]", "knee_ext_strength_nmkg")
     assert [c.kind for c in design.info] == ["intercept", "level", "numeric"]
     assert set(design.variables) == {"sex", "knee_ext_strength_nmkg", "pfp"}
-    assert design.n_obs == fit.n_obs and design.n_events == fit.n_events
+    assert design.n_obs == fit.n_obs
+    assert design.n_events == fit.n_events
 
 
 def test_a_clustered_fit_is_built_whole():
