@@ -19,7 +19,7 @@ import pfps_stats as ps
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "pfps_stats"
 LAYERS = ["cohort", "models", "plots", "evidence", "report", "batch"]
-SHARED = {"_exceptions", "_format"}  # leaf modules every layer may use
+SHARED = {"_exceptions", "_format", "_checks"}  # leaf modules every layer may use
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -86,7 +86,7 @@ _API: dict[str, str] = {
     "claims_html": "evidence.compare",
     # report
     "format_odds_ratio_table": "report.formatting",
-    "comparison_summary": "report.formatting",
+    "comparison_summary": "report.comparison",
     "synthetic_banner": "report.display",
 }
 
@@ -144,8 +144,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plots.forest import draw_forest, plot_forest
     from .plots.performance import plot_calibration, plot_roc
     from .plots.theme import set_theme
+    from .report.comparison import comparison_summary
     from .report.display import synthetic_banner
-    from .report.formatting import comparison_summary, format_odds_ratio_table
+    from .report.formatting import format_odds_ratio_table
 
 
 def __getattr__(name: str):

@@ -7,9 +7,9 @@
 Imports from every layer below it (cohort, models, plots, evidence); the batch imports it.
 """
 
+from .comparison import comparison_summary
 from .display import link, notes, show, synthetic_banner
 from .formatting import (
-    comparison_summary,
     format_count,
     format_count_percent,
     format_estimate_ci,
