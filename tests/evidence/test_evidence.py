@@ -1,18 +1,20 @@
 """The evidence registry, the local-vs-published comparison and the claims check."""
 
+import json
 import shutil
-import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import pfps_stats as ps
 from pfps_stats.evidence.registry import EVIDENCE_DIR
 
 SOURCES_MD = Path(__file__).resolve().parents[2] / "docs" / "evidence-sources.md"
+REF = json.loads((Path(__file__).parent / "reference" / "metafor_edge_cases.json").read_text())
 
 
 def test_the_shipped_registry_loads_and_every_number_has_a_source():
@@ -129,17 +131,68 @@ def test_compare_with_evidence_on_the_demo(military):
     assert knee["published_study"] == "neal2019"
     assert knee["subgroup"] == "military"
     assert knee["smd_low"] < knee["smd"] < knee["smd_high"] < 0
-    assert knee["agrees"] == bool(knee["smd_low"] <= -0.35 and -1.02 <= knee["smd_high"])
-    assert "agrees with neal2019" in knee["note"] or "differs from neal2019" in knee["note"]
     assert knee["or_per_sd"] < 1
-    # the living update is the DL pool of the published and local SMDs
+    assert "agrees" not in table
+    assert "updated_tau2" not in table
+    # the difference local - published, from both standard errors
     z = 1.959963984540054
-    pub_vi = ((-0.35 + 1.02) / (2 * z)) ** 2
-    local_vi = ((knee["smd_high"] - knee["smd_low"]) / (2 * z)) ** 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ps.MetaWarning)
-        pooled = ps.meta_analysis([-0.69, knee["smd"]], [pub_vi, local_vi], method="DL")
-    assert knee["updated_smd"] == pytest.approx(pooled.estimate, rel=1e-9)
+    local_se = (knee["smd_high"] - knee["smd_low"]) / (2 * z)
+    pub_se = (-0.35 + 1.02) / (2 * z)
+    se = np.hypot(local_se, pub_se)
+    assert knee["difference"] == pytest.approx(knee["smd"] + 0.69, rel=1e-12)
+    assert knee["difference_low"] == pytest.approx(knee["difference"] - z * se, rel=1e-9)
+    assert knee["difference_high"] == pytest.approx(knee["difference"] + z * se, rel=1e-9)
+    p = 2 * stats.norm.sf(abs(knee["difference"]) / se)
+    assert knee["difference_p"] == pytest.approx(p, rel=1e-9)
+    assert knee["difference_p"] >= 0.05
+    assert knee["verdict"] == "consistent"
+    assert "no evidence of a difference from neal2019" in knee["note"]
+    assert "agree" not in knee["note"]
+    assert "equivalen" not in knee["note"]
+    # the same population: no caveat
+    assert bool(knee["same_population"])
+    assert "another population" not in knee["note"]
+    # the living update is the common-effect (inverse-variance) pool of the two
+    w = np.array([1 / pub_se**2, 1 / local_se**2])
+    pooled = (w @ [-0.69, knee["smd"]]) / w.sum()
+    assert knee["updated_smd"] == pytest.approx(pooled, rel=1e-9)
+    assert knee["updated_low"] == pytest.approx(pooled - z / np.sqrt(w.sum()), rel=1e-9)
+    assert knee["updated_method"] == "common-effect (inverse variance)"
+    assert "same true effect" in knee["note"]
+
+
+def test_bmi_on_the_demo_differs_from_hart_2017_as_in_r():
+    """Issue 10: BMI -0.14 (-0.29, 0.00) "agreed" with Hart 2017's 0.34 (-0.04, 0.71) because
+    the CIs overlap; the difference test gives z = -2.35, p = 0.019. Reference:
+    tests/evidence/reference/metafor_edge_cases.R (escalc, qnorm, rma(method = "EE"))."""
+    ref = REF["bmi_demo"]
+    row = ps.compare_with_evidence(ps.load_demo_cohort()).set_index("factor").loc["bmi"]
+    assert (row["subgroup"], row["published_study"], row["published_subgroup"]) == (
+        "all",
+        "hart2017",
+        "adult",
+    )
+    assert (row["n"], row["events"]) == (ref["n"], ref["events"])
+    assert row["smd"] == pytest.approx(ref["smd"], rel=1e-10)
+    for column in (
+        "difference",
+        "difference_low",
+        "difference_high",
+        "difference_z",
+        "difference_p",
+        "updated_smd",
+        "updated_low",
+        "updated_high",
+    ):
+        assert row[column] == pytest.approx(ref[column], rel=1e-9), column
+    assert round(row["difference_z"], 2) == -2.35
+    assert round(row["difference_p"], 3) == 0.019
+    assert row["smd_low"] <= row["published_high"]  # the CIs overlap ...
+    assert row["verdict"] == "differs"  # ... yet the estimates differ
+    assert "differs from hart2017 (adult)" in row["note"]
+    # Hart 2017's estimate is for adults, the local one for the whole cohort
+    assert not bool(row["same_population"])
+    assert "another population" in row["note"]
 
 
 def test_local_smd_is_hedges_g(military):
@@ -194,11 +247,28 @@ def test_comparison_summary_is_compact_text(military):
         "local_smd",
         "local_or_per_sd",
         "published",
-        "agrees",
+        "difference",
+        "verdict",
         "updated_smd",
     ]
     knee = summary.loc["Knee extension strength (Nm/kg)"]
     assert knee["published"] == "-0.69 (-1.02, -0.35) neal2019 (military)"
-    assert knee["agrees"] in ("yes", "no")
+    assert knee["verdict"] == "consistent"
+    assert knee["difference"].startswith("-0.16 (")
+    assert knee["difference"].endswith("p=0.452")
+    bmi = summary.loc["Body-mass index (kg/m²)"]
+    assert bmi["verdict"] == "consistent (another population)"
     hip = summary.loc["Hip abduction strength (N/kg)"]
-    assert (hip["published"], hip["agrees"], hip["updated_smd"]) == ("-", "-", "-")
+    assert (hip["published"], hip["difference"], hip["verdict"], hip["updated_smd"]) == (
+        "-",
+        "-",
+        "-",
+        "-",
+    )
+
+
+def test_comparison_summary_on_the_demo_shows_the_bmi_difference():
+    table = ps.compare_with_evidence(ps.load_demo_cohort())
+    bmi = ps.comparison_summary(table).set_index("factor").loc["Body-mass index (kg/m²)"]
+    assert bmi["difference"] == "-0.48 (-0.89, -0.08), p=0.019"
+    assert bmi["verdict"] == "differs (another population)"

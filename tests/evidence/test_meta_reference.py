@@ -95,7 +95,7 @@ def test_chinn_conversion_round_trips():
     ("kwargs", "message"),
     [
         ({"yi": [0.1, 0.2], "vi": [0.01]}, "equal length"),
-        ({"yi": [0.1, np.nan], "vi": [0.01, 0.02]}, "finite"),
+        ({"yi": [0.1, np.inf], "vi": [0.01, 0.02]}, "finite"),
         ({"yi": [0.1, 0.2], "vi": [0.01, 0.0]}, "positive"),
         ({"yi": [0.1, 0.2], "vi": [0.01, 0.02], "method": "ML"}, "method must be"),
         ({"yi": [], "vi": []}, "no studies"),

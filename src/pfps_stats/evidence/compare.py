@@ -4,12 +4,15 @@ For each risk factor the local cohort's result is expressed as the published met
 report it: the standardised mean difference (Hedges' g) between runners who developed PFP
 and those who did not. The log odds ratio per unit and per SD is given too. Each is set
 beside the matching verified, prospective, pooled SMD of the registry (same factor, nearest
-subgroup), with a verdict on agreement, and pooled with it (a "living update").
+subgroup), tested against it (the difference local - published with its 95% CI and a z
+test from both standard errors; overlapping CIs are not a test), and pooled with it by
+inverse variance (a "living update" that assumes both estimate the same true effect).
 """
 
 from __future__ import annotations
 
 import html
+import math
 import warnings
 from typing import TYPE_CHECKING
 
@@ -17,13 +20,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._exceptions import MetaWarning
+from .._format import estimate_ci, p_value
 from ..cohort.quality import in_subgroup
 from ..cohort.variables import OUTCOME, SUBGROUPS, VARIABLES, label
 from ..models.logistic import fit_logistic
 from ..plots.forest import draw_forest
 from .effect_sizes import smd_by_outcome
-from .meta import meta_analysis
 from .registry import load_claims, load_evidence
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +38,41 @@ _NEAREST = {
     "recreational": ["recreational", "adult", "all"],
     "all": ["all", "adult", *SUBGROUPS],
 }
+
+
+#: z quantile of a two-sided 95% interval (R's qnorm(0.975)): a published 95% CI spans
+#: 2 · 1.959964 standard errors.
+_Z95 = float(stats.norm.ppf(0.975))
+#: How the "updated" estimate pools the local and the published SMD.
+_UPDATED_METHOD = "common-effect (inverse variance)"
+
+
+def _versus(
+    local: float, local_vi: float, published: float, low: float, high: float
+) -> dict[str, float]:
+    """The local SMD against a published one reported as estimate (low, high), 95% CI.
+
+    The published standard error is (high - low) / (2 · 1.959964). The difference local -
+    published has se √(se_local² + se_published²), a 95% CI and a two-sided z test; the
+    common-effect pool weights each estimate by its inverse variance.
+    """
+    pub_vi = ((high - low) / (2 * _Z95)) ** 2
+    diff = local - published
+    se = math.sqrt(local_vi + pub_vi)
+    z = diff / se
+    w_pub, w_local = 1 / pub_vi, 1 / local_vi
+    pooled = (w_pub * published + w_local * local) / (w_pub + w_local)
+    pooled_se = math.sqrt(1 / (w_pub + w_local))
+    return {
+        "difference": diff,
+        "difference_low": diff - _Z95 * se,
+        "difference_high": diff + _Z95 * se,
+        "difference_z": z,
+        "difference_p": float(2 * stats.norm.sf(abs(z))),
+        "updated_smd": pooled,
+        "updated_low": pooled - _Z95 * pooled_se,
+        "updated_high": pooled + _Z95 * pooled_se,
+    }
 
 
 def _published(registry: pd.DataFrame, factor: str, subgroup: str) -> pd.Series | None:
@@ -78,13 +115,40 @@ def compare_with_evidence(
     Returns
     -------
     DataFrame
-        One row per factor: factor, label, subgroup, n, events; smd, smd_low, smd_high
-        (Hedges' g, PFP minus no PFP, 95% CI); or_per_unit, or_per_sd with their profile
-        CIs (univariable logistic regression); published_study, published_subgroup,
-        published_smd, published_low, published_high; agrees (the two CIs overlap; a
-        pooled SMD from the registry reports no prediction interval); updated_smd,
-        updated_low, updated_high, updated_tau2 (the published and local SMDs pooled by
-        DerSimonian-Laird: indicative only with two estimates); note.
+        One row per factor:
+
+        - factor, label, subgroup, n, events;
+        - smd, smd_low, smd_high: Hedges' g, PFP minus no PFP, with its 95% CI;
+        - or_per_unit, or_per_sd with their profile CIs (univariable logistic regression);
+        - published_study, published_subgroup, published_smd, published_low, published_high:
+          the matched registry estimate and its 95% CI;
+        - difference, difference_low, difference_high, difference_z, difference_p: local
+          minus published SMD, its 95% CI and two-sided z test, with se √(se_local² +
+          se_published²) and se_published = (published_high - published_low) / (2 · 1.959964);
+        - verdict: "differs" when difference_p < 0.05, else "consistent" (no evidence of a
+          difference at the 5% level, which is not evidence that the effects are equal: the CI
+          of the difference shows which differences the data cannot rule out);
+        - same_population (nullable bool): the published estimate is for this cohort's
+          subgroup; False when another population stands in (e.g. "adult" for "all"), which
+          the note says;
+        - updated_smd, updated_low, updated_high, updated_method: the published and local
+          SMDs pooled by inverse variance (``updated_method`` = "common-effect (inverse
+          variance)", 95% z interval). This assumes both estimate the same true effect; it
+          carries no between-study variance, so with a "differs" verdict or another
+          population it is doubtful, and the note says so;
+        - note: the verdict in words.
+
+        Factors without a matching published estimate have only the local columns and a note.
+        A published estimate reported with an asymmetric CI (e.g. back-transformed) is read
+        as symmetric here.
+
+    Notes
+    -----
+    The difference test, its CI and the common-effect pool were validated against R
+    (``escalc`` and ``rma(method = "EE")`` of metafor 3.8.1) for BMI on the SYNTHETIC demo
+    cohort: tests/evidence/reference/metafor_edge_cases.R. There, local -0.14 (-0.29, 0.00)
+    and Hart 2017's 0.34 (-0.04, 0.71) have overlapping CIs, yet differ: z = -2.35,
+    p = 0.019.
     """
 
     registry = load_evidence() if registry is None else registry
@@ -98,7 +162,7 @@ def compare_with_evidence(
     unknown = [f for f in factors if f not in data]
     if unknown:
         raise ValueError(f"not columns of the cohort: {', '.join(map(repr, unknown))}")
-    z = stats.norm.ppf(0.975)
+    z = _Z95
     rows = []
     for factor in factors:
         x = data[[factor, outcome]].dropna()
@@ -134,22 +198,53 @@ def compare_with_evidence(
             published_smd=pub["estimate"],
             published_low=pub["ci_low"],
             published_high=pub["ci_high"],
-            agrees=bool(row["smd_low"] <= pub["ci_high"] and pub["ci_low"] <= row["smd_high"]),
         )
-        pub_vi = ((pub["ci_high"] - pub["ci_low"]) / (2 * z)) ** 2
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MetaWarning)
-            pooled = meta_analysis([pub["estimate"], yi], [pub_vi, vi], method="DL")
+        versus = _versus(yi, vi, pub["estimate"], pub["ci_low"], pub["ci_high"])
+        differs = versus["difference_p"] < 0.05
+        same = pub["subgroup"] == subgroup
         row.update(
-            updated_smd=pooled.estimate,
-            updated_low=pooled.ci_low,
-            updated_high=pooled.ci_high,
-            updated_tau2=pooled.tau2,
-            note=("agrees with" if row["agrees"] else "differs from")
-            + f" {pub['study']} ({pub['subgroup']})",
+            difference=versus["difference"],
+            difference_low=versus["difference_low"],
+            difference_high=versus["difference_high"],
+            difference_z=versus["difference_z"],
+            difference_p=versus["difference_p"],
+            verdict="differs" if differs else "consistent",
+            same_population=same,
+            updated_smd=versus["updated_smd"],
+            updated_low=versus["updated_low"],
+            updated_high=versus["updated_high"],
+            updated_method=_UPDATED_METHOD,
+            note=_note(row, versus, pub, differs=differs, same=same),
         )
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if "same_population" in table:
+        table["same_population"] = table["same_population"].astype("boolean")
+    return table
+
+
+def _note(row: dict, versus: dict, pub: pd.Series, *, differs: bool, same: bool) -> str:
+    """The verdict in words: what was compared, the difference and its p-value, the
+    population, and the assumption of the updated estimate."""
+    source = f"{pub['study']} ({pub['subgroup']})"
+    difference = estimate_ci(
+        versus["difference"], versus["difference_low"], versus["difference_high"]
+    )
+    p = p_value(versus["difference_p"], prefix=True)
+    verdict = "differs from" if differs else "no evidence of a difference from"
+    text = f"{verdict} {source}: difference {difference}, {p}"
+    if not same:
+        text += (
+            f". The published estimate is from another population ({pub['subgroup']}) than "
+            f"this cohort ({row['subgroup']}): a difference may reflect the populations"
+        )
+    text += (
+        ". Updated: a common-effect (inverse-variance) pool, which assumes both estimate the "
+        "same true effect"
+    )
+    if differs or not same:
+        text += " (doubtful here)"
+    return text
 
 
 def plot_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:

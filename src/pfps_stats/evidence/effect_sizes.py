@@ -5,21 +5,30 @@
   large-sample variance 1/n1 + 1/n2 + g² / (2 (n1 + n2)).
 - ``"MD"``: raw mean difference, variance sd1²/n1 + sd2²/n2.
 - ``"OR"``, ``"RR"``: log odds ratio and log risk ratio from 2x2 counts; when a study has a
-  zero cell, 1/2 is added to each of its cells (metafor's ``add = 1/2, to = "only0"``).
+  zero cell, 1/2 is added to each of its cells (metafor's ``add = 1/2, to = "only0"``). A
+  table with no participants (all four cells 0) has no effect size: yi and vi are NaN, with a
+  :class:`~pfps_stats.MetaWarning` (metafor's default would give log OR 0 with variance 8; its
+  ``drop00 = TRUE`` gives NA, as here). A table with participants but no events in either
+  group is kept, as metafor's default.
 - ``"CI"``: a reported ratio (or difference, with ``log=False``) and its 95% CI, as
   yi = log(estimate) and vi = ((log(upper) - log(lower)) / (2 · 1.959964))².
 
-Checked against metafor 3.8.1 (tests/evidence/reference/metafor.R) to 1e-10.
+Negative standard deviations are refused, naming the studies (metafor's escalc stops too).
+Checked against metafor 3.8.1 (tests/evidence/reference/metafor.R and metafor_edge_cases.R)
+to 1e-10.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._exceptions import MetaWarning
 from ..cohort.variables import OUTCOME
 
 Measure = Literal["SMD", "MD", "OR", "RR", "CI"]
@@ -50,6 +59,16 @@ def _arrays(measure: str, columns: dict) -> dict[str, np.ndarray]:
     return out
 
 
+def _positions(index: Sequence[int] | np.ndarray, limit: int = 8) -> str:
+    """1-based positions, "2, 5, 9" (at most ``limit``, then "...")."""
+    shown = ", ".join(str(int(i) + 1) for i in list(index)[:limit])
+    return shown + (" ..." if len(index) > limit else "")
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
 def hedges_correction(m: np.ndarray) -> np.ndarray:
     """The exact small-sample correction of Hedges (1981), computed on the log scale."""
     m = np.asarray(m, float)
@@ -72,13 +91,42 @@ def effect_size(measure: Measure, *, log: bool = True, **columns) -> pd.DataFram
     Returns
     -------
     DataFrame
-        yi, vi (one row per study).
+        yi, vi (one row per study), as metafor 3.8.1's ``escalc`` (defaults); a 2x2 table with
+        no participants gives NaN (as ``escalc(..., drop00 = TRUE)``), which
+        :func:`meta_analysis` omits with a warning.
+
+    Raises
+    ------
+    ValueError
+        Missing or unequal columns; for SMD/MD a group with n < 2 or a negative standard
+        deviation; negative 2x2 counts; naming the studies' positions (1 = first).
+
+    Warns
+    -----
+    MetaWarning
+        2x2 tables with no participants, by position: left out (yi, vi NaN).
     """
     a = _arrays(measure, columns)
     if measure in ("SMD", "MD"):
         n1, n2 = a["n1i"], a["n2i"]
         if np.any(n1 < 2) or np.any(n2 < 2):
             raise ValueError("each group needs n >= 2")
+        neg1, neg2 = np.flatnonzero(a["sd1i"] < 0), np.flatnonzero(a["sd2i"] < 0)
+        negative = np.union1d(neg1, neg2)
+        if len(negative):
+            where = "; ".join(
+                f"{name} at {_positions(idx)}"
+                for name, idx in (("sd1i", neg1), ("sd2i", neg2))
+                if len(idx)
+            )
+            raise ValueError(
+                f"negative standard deviation for {len(negative)} "
+                f"{_plural(len(negative), 'study', 'studies')} at "
+                f"{_plural(len(negative), 'position', 'positions')} {_positions(negative)} "
+                f"(1 = first study; {where}). A standard deviation cannot be negative (metafor's "
+                f"escalc stops too): check the sign, or whether a mean difference or a change "
+                f"score was entered in an SD column"
+            )
         diff = a["m1i"] - a["m2i"]
         if measure == "MD":
             yi = diff
@@ -92,6 +140,19 @@ def effect_size(measure: Measure, *, log: bool = True, **columns) -> pd.DataFram
         cells = np.column_stack([a["ai"], a["bi"], a["ci"], a["di"]])
         if np.any(cells < 0):
             raise ValueError("2x2 counts cannot be negative")
+        empty = np.all(cells == 0, axis=1)
+        if empty.any():
+            where = np.flatnonzero(empty)
+            warnings.warn(
+                f"{len(where)} 2x2 {_plural(len(where), 'table has', 'tables have')} no "
+                f"participants (all four cells 0) at {_plural(len(where), 'position', 'positions')} "
+                f"{_positions(where)} (1 = first study): left out (yi and vi are NaN, as "
+                f"metafor's escalc with drop00=TRUE); meta_analysis omits "
+                f"{_plural(len(where), 'it', 'them')}",
+                MetaWarning,
+                stacklevel=2,
+            )
+            cells = np.where(empty[:, None], np.nan, cells)
         cells = cells + 0.5 * np.any(cells == 0, axis=1, keepdims=True)
         ai, bi, ci, di = cells.T
         if measure == "OR":

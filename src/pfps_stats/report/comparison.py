@@ -6,6 +6,7 @@ import pandas as pd
 
 from .._format import estimate_ci as format_estimate_ci
 from .._format import n_events as format_n_events
+from .._format import p_value as format_p_value
 
 
 def comparison_summary(
@@ -24,8 +25,14 @@ def comparison_summary(
     Returns
     -------
     DataFrame
-        factor (label), n_events, local_smd, local_or_per_sd, published, agrees, updated_smd;
-        estimates read "-0.32 (-0.47, -0.17)".
+        factor (label), n_events, local_smd, local_or_per_sd, published, difference,
+        verdict, updated_smd; estimates read "-0.32 (-0.47, -0.17)". difference is local
+        minus published with its 95% CI and z-test p-value, "-0.48 (-0.89, -0.08), p=0.019";
+        verdict is "differs" (p < 0.05) or "consistent" (no evidence of a difference, not
+        evidence of equal effects), followed by "(another population)" when the published
+        estimate is for another subgroup than the cohort's; updated_smd is the common-effect
+        (inverse-variance) pool of the two, which assumes they estimate the same true effect.
+        "-" where there is no published estimate.
     """
 
     def ci(row, est, lo, hi):
@@ -38,7 +45,14 @@ def comparison_summary(
         published = ci(row, "published_smd", "published_low", "published_high")
         if published != "-":
             published += f" {row['published_study']} ({row['published_subgroup']})"
-        agrees = row.get("agrees")
+        difference = ci(row, "difference", "difference_low", "difference_high")
+        if difference != "-":
+            difference += f", {format_p_value(row['difference_p'], prefix=True)}"
+        verdict = row.get("verdict")
+        if pd.isna(verdict):
+            verdict = "-"
+        elif not pd.isna(row.get("same_population")) and not row["same_population"]:
+            verdict += " (another population)"
         rows.append(
             {
                 "factor": row["label"],
@@ -46,7 +60,8 @@ def comparison_summary(
                 "local_smd": ci(row, "smd", "smd_low", "smd_high"),
                 "local_or_per_sd": ci(row, "or_per_sd", "or_per_sd_low", "or_per_sd_high"),
                 "published": published,
-                "agrees": "-" if pd.isna(agrees) else ("yes" if agrees else "no"),
+                "difference": difference,
+                "verdict": verdict,
                 "updated_smd": ci(row, "updated_smd", "updated_low", "updated_high"),
             }
         )
