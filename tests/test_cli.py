@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from pfps_stats.cli import main
 
@@ -37,3 +38,77 @@ def test_simulate_writes_a_synthetic_cohort(tmp_path):
 def test_variables_lists_the_dictionary(capsys):
     assert main(["variables"]) == 0
     assert "hip_abd_strength_nkg" in capsys.readouterr().out
+
+
+def _one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    assert lines[0].startswith("pfps-stats")
+    return lines[0]
+
+
+def test_validate_refuses_to_quarantine_into_its_input(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    text = "ID,PFP\n1,0\n2,maybe\n"
+    path.write_text(text)
+    assert main(["validate", str(path), "--quarantine", str(path)]) == 2
+    assert "is the input file" in _one_line_error(capsys)
+    assert path.read_text() == text, "the data file is untouched"
+
+
+def test_validate_refuses_a_quarantine_folder(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    path.write_text("ID,PFP\n1,0\n2,maybe\n")
+    assert main(["validate", str(path), "--quarantine", str(tmp_path)]) == 2
+    assert "is a folder" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("bad", "--map wants SOURCE=NAME"),
+        ("=pfp", "--map wants SOURCE=NAME"),
+        ("Wt=mass", "'mass' is not a canonical variable"),
+        ("Wt=mass_kg:furlong", "'furlong' is not a unit"),
+        ("Wt=mass_kg:cm", "'cm' is not a unit"),
+    ],
+)
+def test_validate_bad_map_is_a_usage_error(demo_path, capsys, item, message):
+    assert main(["validate", str(demo_path), "--map", item]) == 2
+    assert message in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("n", ["-5", "0"])
+def test_simulate_needs_a_positive_n(tmp_path, capsys, n):
+    out = tmp_path / "s.csv"
+    assert main(["simulate", "--out", str(out), "--n", n]) == 2
+    assert "positive" in _one_line_error(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("demo", [[], ["--demo"]])
+def test_simulate_out_must_not_be_a_folder(tmp_path, capsys, demo):
+    assert main(["simulate", "--out", str(tmp_path), *demo]) == 2
+    assert "is a folder" in _one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_argument_errors_are_one_line_with_exit_2(capsys):
+    assert main(["simulate", "--out", "x.csv", "--n", "many"]) == 2
+    assert "many" in _one_line_error(capsys)
+    assert main(["nonsense"]) == 2
+    _one_line_error(capsys)
+
+
+def test_simulate_refuses_a_negative_seed(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert main(["simulate", "--out", str(out), "--n", "10", "--seed", "-1"]) == 2
+    assert "--seed" in _one_line_error(capsys)
+    assert not out.exists()
+
+
+def test_help_returns_0(capsys):
+    assert main(["simulate", "--help"]) == 0
+    assert "--out" in capsys.readouterr().out

@@ -10,17 +10,63 @@ import argparse
 import sys
 from pathlib import Path
 
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """A bad argument: ``main`` prints it on one line and returns exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an argument error is one line on stderr (and exit code 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
+
 
 def _mapping(items: list[str]) -> dict:
+    import difflib
+
+    from .cohort.units import UNITS, parse_unit
+    from .cohort.variables import VARIABLES
+
     mapping: dict = {}
     for item in items:
         source, sep, target = item.partition("=")
         if not sep or not source:
-            raise SystemExit(
-                f"pfps-stats: --map wants SOURCE=NAME or SOURCE=NAME:UNIT, not {item!r}"
+            raise _UsageError(
+                f"pfps-stats validate: --map wants SOURCE=NAME or SOURCE=NAME:UNIT "
+                f"(e.g. --map Wt=mass_kg:lb, or Notes=- to ignore a column), not {item!r}"
             )
         name, _, unit = target.partition(":")
-        mapping[source] = None if name in ("", "-") else ((name, unit) if unit else name)
+        if name in ("", "-"):
+            mapping[source] = None
+            continue
+        if name not in VARIABLES:
+            close = difflib.get_close_matches(name, list(VARIABLES), n=3)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise _UsageError(
+                f"pfps-stats validate: --map {item}: {name!r} is not a canonical variable"
+                f"{hint} (`pfps-stats variables` lists them)"
+            )
+        units = VARIABLES[name].units
+        if unit and (not units or parse_unit(unit) not in units):
+            accepted = ", ".join(UNITS[u].symbol for u in units) if units else "none"
+            raise _UsageError(
+                f"pfps-stats validate: --map {item}: {unit!r} is not a unit pfps_stats reads "
+                f"for {name} (it reads: {accepted})"
+            )
+        mapping[source] = (name, unit) if unit else name
     return mapping
 
 
@@ -28,10 +74,16 @@ def _validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ._exceptions import DataValidationError
-    from .cohort.load import check_cohort
+    from .cohort.load import check_cohort, check_quarantine_path
 
+    mapping = _mapping(args.map)
+    if args.quarantine:
+        try:
+            check_quarantine_path(args.quarantine, args.path)
+        except ValueError as exc:
+            raise _UsageError(f"pfps-stats validate: --quarantine: {exc}") from None
     try:
-        check = check_cohort(args.path, _mapping(args.map))
+        check = check_cohort(args.path, mapping)
     except DataValidationError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -68,6 +120,13 @@ def _simulate(args: argparse.Namespace) -> int:
     from .cohort.load import write_csv_atomic
     from .cohort.synthetic import simulate_cohort, write_demo_cohort
 
+    if Path(args.out).is_dir():
+        raise _UsageError(
+            f"pfps-stats simulate: --out {args.out} is a folder; give a CSV file name, "
+            f"e.g. --out {Path(args.out) / 'synthetic.csv'}"
+        )
+    if args.seed is not None and args.seed < 0:
+        raise _UsageError(f"pfps-stats simulate: --seed must be 0 or more, not {args.seed}")
     if args.demo:
         path = (
             write_demo_cohort(args.out, seed=args.seed)
@@ -112,7 +171,7 @@ def _report_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .cohort.variables import SUBGROUPS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pfps-stats", description="Evidence and risk-factor analysis for patellofemoral pain."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="write a SYNTHETIC cohort as CSV")
     p.add_argument("--out", required=True)
     p.add_argument("--demo", action="store_true", help="the bundled three-subgroup demo cohort")
-    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--n", type=_positive_int, default=1000, help="runners (default 1000)")
     p.add_argument("--subgroup", default="recreational", choices=SUBGROUPS)
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_simulate)
@@ -152,9 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``pfps-stats`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """Entry point of the ``pfps-stats`` console script; returns the exit code.
+
+    A bad argument prints one line on stderr and returns 2 (``--help`` returns 0).
+    """
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help exits through argparse
+            return exc.code if isinstance(exc.code, int) else 0
+        return args.func(args)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -317,7 +317,9 @@ def test_demo_cohort_loads_cleanly(demo_path):
 
 def test_repeated_column_names_are_an_error():
     frame = pd.DataFrame([[1, 0, 2], [2, 1, 3]], columns=["runner_id", "pfp", "pfp"])
-    with pytest.raises(ps.DataValidationError, match="'pfp' appear more than once"):
+    with pytest.raises(
+        ps.DataValidationError, match="'pfp' appears more than once: columns 2 and 3;"
+    ):
         ps.load_cohort(frame)
 
 

@@ -95,7 +95,11 @@ def check_cohort(
 
     Unlike :func:`load_cohort` it does not raise for bad rows, so a data-quality report can
     show everything. It raises :class:`DataValidationError` only when the file cannot be read
-    at all (missing, empty, unparseable).
+    at all (missing, empty, unparseable, two columns with one name).
+
+    A row the reader could not take as it stands (a value beyond the header's last column,
+    a REDCap record whose events disagree) is quarantined with that reason alone: its values
+    may be in the wrong columns, so they are not validated further.
 
     Parameters
     ----------
@@ -111,21 +115,28 @@ def check_cohort(
     """
     raw = _as_raw(source)
     frame = raw.frame
-    matches, problems = match_columns(list(frame.columns), raw.labels, mapping)
+    matches, found = match_columns(list(frame.columns), raw.labels, mapping)
+    ignored = {m.source for m in matches if m.how == "ignored (mapping)"}
+    # What the reader found first: rows it could not read as they stand are set aside whole
+    # with that reason, and not validated (their values may be in the wrong columns).
+    problems = [p for p in raw.problems if p["row"] is not None or p["column"] not in ignored]
+    problems += found
+    set_aside = frame.index.isin([p["row"] for p in problems if p["row"] is not None])
+    checked = frame.loc[~set_aside]
     values: dict[str, pd.Series] = {}
     by_variable = {m.variable: m for m in matches if m.variable}
     # Mass first: forces and torques need it.
     order = sorted(by_variable.values(), key=lambda m: m.variable != "mass_kg")
     for m in order:
         var = VARIABLES[m.variable]
-        values[var.name] = _parse(frame[m.source], var, m, values.get("mass_kg"), problems)
-    _derive_bmi(values, by_variable, frame, problems)
-    _check_duplicates(values, by_variable, frame, problems)
+        values[var.name] = _parse(checked[m.source], var, m, values.get("mass_kg"), problems)
+    _derive_bmi(values, by_variable, checked, problems)
+    _check_duplicates(values, by_variable, checked, problems)
 
     problems_df = problem_frame(problems)
     bad_rows = problems_df["row"].dropna().unique()
     ok = ~frame.index.isin(bad_rows)
-    data = _assemble(values, matches, frame, ok)
+    data = _assemble(values, matches, frame, frame.index[ok])
     quarantined = frame.loc[~ok].astype(object).copy()
     reasons = (
         problems_df.dropna(subset=["row"])
@@ -169,7 +180,8 @@ def load_cohort(
         count. Problems with whole columns (a missing required column, an unknown unit) raise
         either way.
     quarantine_path : path, optional
-        CSV file for the set-aside rows; required with ``on_invalid="quarantine"``.
+        CSV file for the set-aside rows; required with ``on_invalid="quarantine"``. It must
+        not be the input file (checked before anything is read or written).
 
     Returns
     -------
@@ -183,6 +195,9 @@ def load_cohort(
     ------
     DataValidationError
         With ``.problems`` (row, column, value, problem) for every problem found.
+    ValueError
+        For a bad ``on_invalid``, or a ``quarantine_path`` that is missing, a folder or the
+        input file itself.
     """
     if on_invalid not in ("raise", "quarantine"):
         raise ValueError(f'on_invalid must be "raise" or "quarantine", not {on_invalid!r}')
@@ -192,6 +207,8 @@ def load_cohort(
             "the set-aside rows are kept with their reasons; or use "
             "ps.check_cohort(...) to see them in memory."
         )
+    if on_invalid == "quarantine":
+        check_quarantine_path(quarantine_path, path)
     check = check_cohort(path, mapping)
     if len(check.problems) and (on_invalid == "raise" or len(check.file_problems)):
         raise DataValidationError(check.problems, source=check.source)
@@ -206,6 +223,41 @@ def load_cohort(
         )
     _warn_outcome(check.data, check.source)
     return check.data
+
+
+def check_quarantine_path(
+    quarantine_path: str | os.PathLike, source: str | os.PathLike | pd.DataFrame | None = None
+) -> Path:
+    """Return ``quarantine_path`` as a Path when the set-aside rows can be written there.
+
+    Raises
+    ------
+    ValueError
+        When it is a folder, or the same file as ``source`` (after resolving symbolic links,
+        ``..`` and hard links): writing there would replace the data with the rows set aside.
+    """
+    target = Path(quarantine_path)
+    if target.is_dir():
+        raise ValueError(
+            f"quarantine_path {str(target)!r} is a folder; give a CSV file name inside it, "
+            f"e.g. {str(target / 'quarantine.csv')!r}"
+        )
+    if source is None or isinstance(source, pd.DataFrame):
+        return target
+    source = Path(source)
+    same = target.resolve() == source.resolve()
+    if not same and target.exists() and source.exists():
+        try:
+            same = os.path.samefile(target, source)
+        except OSError:  # pragma: no cover - a file vanishing between the two checks
+            same = False
+    if same:
+        raise ValueError(
+            f"quarantine_path {str(target)!r} is the input file {str(source)!r}; writing the "
+            f"set-aside rows there would replace your data. Give another file, e.g. "
+            f"{str(source.with_name(source.stem + '_quarantine.csv'))!r}"
+        )
+    return target
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -490,13 +542,16 @@ def _check_duplicates(
 
 
 def _assemble(
-    values: dict[str, pd.Series], matches: list[ColumnMatch], frame: pd.DataFrame, ok: np.ndarray
+    values: dict[str, pd.Series],
+    matches: list[ColumnMatch],
+    frame: pd.DataFrame,
+    accepted: pd.Index,
 ) -> pd.DataFrame:
-    out = pd.DataFrame(index=frame.index[ok])
+    out = pd.DataFrame(index=accepted)
     for name, var in VARIABLES.items():
         if name not in values:
             continue
-        column = values[name][ok]
+        column = values[name].loc[accepted]
         if var.kind == "category":
             column = pd.Categorical(column, categories=list(var.levels))
         elif var.kind == "binary":
@@ -508,7 +563,7 @@ def _assemble(
         out[name] = column
     for m in matches:
         if m.variable is None and m.output:
-            out[m.output] = _extra(frame.loc[ok, m.source])
+            out[m.output] = _extra(frame.loc[accepted, m.source])
     out.index.name = "source_row"
     return out
 
