@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import pfps_stats as ps
 
@@ -124,7 +125,8 @@ def test_per_scales_ors_and_their_intervals(cohort):
     with pytest.raises(ps.ModelError, match="positive"):
         fit.odds_ratios(per={"q_angle_deg": -1})
     wald = fit.odds_ratios(ci="wald").set_index("term")
-    assert wald.loc["q_angle_deg", "p_value"] == pytest.approx(unit.loc["q_angle_deg", "p_value"])
+    z = fit.params_["q_angle_deg"] / fit.bse_["q_angle_deg"]
+    assert wald.loc["q_angle_deg", "p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
 
 
 def test_lr_test_between_nested_models(cohort):
@@ -185,7 +187,76 @@ def test_display(cohort):
         "ci_low",
         "ci_high",
         "p_value",
+        "test",
+        "df",
     ]
+    assert (frame["test"] == "likelihood ratio").all()
+
+
+def test_each_interval_comes_with_its_own_test(cohort):
+    """Issue 10, item 5: a Wald interval beside a likelihood-ratio p-value could disagree
+    (OR 7.25, 0.83-63.1, p = 0.028). Each interval now comes with its own test, named."""
+    fit = _quiet_fit(cohort.iloc[:150], "pfp ~ knee_ext_strength_nmkg + bmi + C(sex)")
+    wald = fit.odds_ratios(ci="wald", intercept=True)
+    z = fit.params_.to_numpy() / fit.bse_.to_numpy()
+    np.testing.assert_allclose(wald["p_value"], 2 * stats.norm.sf(np.abs(z)), rtol=1e-12)
+    assert (wald["test"] == "Wald").all()
+    assert np.isinf(wald["df"]).all()
+    # a Wald interval excludes 1 exactly when its Wald p-value is below 1 - level
+    excludes = (wald["ci_low"] > 1) | (wald["ci_high"] < 1)
+    assert (excludes == (wald["p_value"] < 0.05)).all()
+    profile = fit.odds_ratios(ci="profile")
+    assert (profile["test"] == "likelihood ratio").all()
+    assert profile["df"].isna().all()
+    assert profile.attrs["test"] == "likelihood ratio"
+    assert wald.attrs["test"] == "Wald"
+    assert wald.attrs["ci"] == "wald"
+    firth = _quiet_fit(cohort.iloc[:150], "pfp ~ knee_ext_strength_nmkg", method="firth")
+    assert (firth.odds_ratios()["test"] == "penalised likelihood ratio").all()
+    assert (firth.odds_ratios(ci="wald")["test"] == "Wald").all()
+
+
+def test_level_is_checked(cohort):
+    fit = _quiet_fit(cohort, "pfp ~ knee_ext_strength_nmkg")
+    with pytest.raises(ValueError, match="did you mean 0.95"):
+        fit.odds_ratios(level=95)
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        fit.odds_ratios(ci="wald", level=1.0)
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        fit.predict_proba(cohort.head(), level=0)
+    with pytest.raises(ValueError, match="did you mean 0.9"):
+        fit.predict_proba(cohort.head(), level=90)
+    with pytest.raises(ValueError, match="level must be a number"):
+        fit.predict_proba(cohort.head(), level="high")
+
+
+def test_keyword_arguments_and_strings_are_not_variables(cohort):
+    """Issue 10, item 6: columns called df or center were 'used' by bs(z, df=3) and
+    constraints='center', so rows missing only them were dropped."""
+    data = cohort.assign(df=np.nan, center=np.nan, M=np.nan)
+    formula = (
+        "pfp ~ bs(weekly_km, df=3) + cr(bmi, df=3, constraints='center') + C(sex, Treatment(\"M\"))"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ps.ModelWarning)
+        fit = ps.fit_logistic(data, formula)
+    assert fit.n_obs == len(cohort)
+    assert fit.n_dropped == 0
+    assert set(fit.design.variables) == {"pfp", "weekly_km", "bmi", "sex"}
+    from pfps_stats.models.design import used_columns
+
+    # a column that is used is still found: as a variable, a keyword's value, inside I(), Q()
+    frame = pd.DataFrame(columns=["pfp", "df", "center", "z", "w", "odd name"])
+    assert used_columns("pfp ~ df", frame) == ["pfp", "df"]
+    assert used_columns("pfp ~ bs(z, df=3)", frame) == ["pfp", "z"]
+    assert used_columns("pfp ~ bs(z, df=df)", frame) == ["pfp", "df", "z"]
+    assert used_columns("pfp ~ I(z * w) + center:z", frame) == ["pfp", "center", "z", "w"]
+    assert used_columns('pfp ~ Q("odd name") + np.log(z)', frame) == ["pfp", "z", "odd name"]
+    assert used_columns("pfp ~ z - 1", frame) == ["pfp", "z"]
+    data = cohort.assign(df=cohort["bmi"])
+    data.loc[data.index[:3], "df"] = np.nan
+    with pytest.warns(ps.ModelWarning, match="dropped 3 of 1500 rows"):
+        assert ps.fit_logistic(data, "pfp ~ df").n_obs == 1497
 
 
 def test_odds_ratio_table_univariable_and_multivariable(cohort):

@@ -23,6 +23,7 @@ R = json.loads((REF / "models.json").read_text())
 LOGISTF = json.loads((REF / "logistf_published.json").read_text())
 BRGLM2 = json.loads((REF / "firth_brglm2.json").read_text())
 RMS = json.loads((REF / "rms_validate.json").read_text())
+CLUBSANDWICH = json.loads((REF / "clubsandwich.json").read_text())
 FORMULA = (
     "pfp ~ bmi + q_angle_deg + weekly_km + hip_abd_strength_nkg + knee_ext_strength_nmkg + C(sex)"
 )
@@ -84,6 +85,16 @@ def test_lr_p_values_match_drop1(military_fit):
         ],
         rtol=1e-6,
     )
+
+
+def test_wald_p_values_and_intervals_match_glm_summary(military_fit):
+    """ci="wald" pairs the Wald interval with the Wald z-test of summary.glm (issue 10)."""
+    ref = CLUBSANDWICH["wald_military"]
+    table = military_fit.odds_ratios(ci="wald", intercept=True).set_index("term").loc[R_ORDER]
+    assert_allclose(table["p_value"], ref["p"], rtol=1e-6)
+    assert_allclose(np.log(table["ci_low"]), ref["ci_low"], rtol=1e-7)
+    assert_allclose(np.log(table["ci_high"]), ref["ci_high"], rtol=1e-7)
+    assert (table["test"] == "Wald").all()
 
 
 @pytest.mark.parametrize("name", ["sex2", "endometrial"])

@@ -18,6 +18,7 @@ are left out and counted (``n_dropped``, ``dropped``), never silently.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -146,13 +147,53 @@ class Design:
 
 
 def used_columns(formula: str, data: pd.DataFrame) -> list[str]:
-    """The columns of ``data`` whose names appear in ``formula`` (as whole words)."""
-    names = []
-    for column in data.columns:
-        if isinstance(column, str) and re.search(
-            rf"(?<![\w.]){re.escape(column)}(?![\w])", formula
+    """The columns of ``data`` that ``formula`` uses as variables, in the data's order.
+
+    Read from the formula engine, not from the text: patsy parses the formula into terms and
+    factors, each factor's code is parsed with Python's :mod:`ast`, and only the names in it
+    that are columns count, as patsy looks names up in the data first. Keyword argument names
+    (``df`` in ``bs(z, df=3)``) and string constants (``constraints='center'``,
+    ``Treatment("military")``) are not variables; ``Q("a name")`` is the column ``a name``.
+
+    Raises
+    ------
+    ModelError
+        When patsy cannot parse the formula.
+    """
+    import patsy
+
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError as exc:
+        raise ModelError(
+            f"the formula {formula!r} could not be read: {' '.join(str(exc).split())}"
+        ) from None
+    names: set[str] = set()
+    for term in [*desc.lhs_termlist, *desc.rhs_termlist]:
+        for factor in term.factors:
+            names |= _factor_names(factor.name())
+    return [c for c in data.columns if isinstance(c, str) and c in names]
+
+
+def _factor_names(code: str) -> set[str]:
+    """The names a factor's Python code reads (``Q("x")`` reads ``x``), from its syntax tree."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except SyntaxError:  # pragma: no cover - patsy has already tokenised the code as Python
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Q"
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
         ):
-            names.append(column)
+            names.add(node.args[0].value)
     return names
 
 

@@ -5,7 +5,9 @@ likelihood-ratio tests and predictions.
 Formulas: see :mod:`pfps_stats.models.design` (the one place they are read and documented).
 ML fits use statsmodels' ``Logit``; Firth's penalised likelihood, profile intervals and
 batched bootstrap fits use :mod:`pfps_stats.models.engine`; clustered data use statsmodels'
-cluster-robust covariance or GEE, computed before the fit object is built.
+cluster-robust covariance or GEE, or, with fewer than :data:`FEW_CLUSTERS` clusters, the CR2
+covariance and Satterthwaite degrees of freedom of :mod:`pfps_stats.models.robust`, all
+computed before the fit object is built.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special, stats
 
+from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
 from ..cohort.variables import VARIABLES, increment_label, label
-from . import engine
+from . import engine, robust
 from .design import ColumnInfo, Design, build_design
 
 Method = Literal["ml", "firth", "auto"]
@@ -32,6 +35,17 @@ EPV_WARN = 10.0
 #: Largest n x p for which separation is always checked by linear programming (~0.1 s);
 #: larger designs are checked only when the ML fit shows the signs of separation.
 LP_ALWAYS = 120_000
+#: Clustered fits with fewer clusters than this use small-sample inference: CR2 covariance with
+#: Satterthwaite degrees of freedom (cluster_method="robust") or t(G - 1) quantiles ("gee").
+#: Cameron & Miller (2015, "A practitioner's guide to cluster-robust inference") put "few"
+#: anywhere from under 20 to under 50 clusters, depending on balance; clubSandwich's panel-data
+#: vignette shows Satterthwaite df about half the number of clusters (and far fewer for an
+#: unbalanced covariate) even with 51 clusters. CR2 tends to CR1 as clusters grow, so the
+#: threshold errs on the side of small-sample inference; from 50 clusters up, CR1 with normal
+#: quantiles (as sandwich::vcovCL) is kept.
+FEW_CLUSTERS = 50
+#: Satterthwaite df below this leave even CR2 t-tests unreliable (Tipton 2015): say so.
+SATTERTHWAITE_LOW = 4.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,7 +78,12 @@ def fit_logistic(
     cluster_method : {"robust", "gee"}
         "robust": ML estimates with cluster-robust (CR1) covariance, as sandwich::vcovCL.
         "gee": GEE with an exchangeable working correlation, as geepack::geeglm.
-        Clustered fits report Wald intervals and p-values from the robust covariance.
+        Clustered fits report Wald intervals and p-values from the robust covariance. With
+        fewer than ``FEW_CLUSTERS`` (50) clusters, and a :class:`ModelWarning` saying so,
+        "robust" uses the CR2 (Bell-McCaffrey) covariance with Satterthwaite degrees of
+        freedom per coefficient and t quantiles, as ``clubSandwich::coef_test(vcov = "CR2",
+        test = "Satterthwaite")``; "gee" keeps its robust covariance with t(G - 1) quantiles.
+        At least 2 clusters are needed.
 
     Returns
     -------
@@ -73,7 +92,8 @@ def fit_logistic(
     Notes
     -----
     Validated against R (``tests/models/reference``): glm and MASS::confint for ML; logistf's
-    published outputs (sex2, endometrial data) for Firth; sandwich and geepack for clusters.
+    published outputs (sex2, endometrial data) for Firth; sandwich and geepack for clusters;
+    clubSandwich for CR2 and Satterthwaite degrees of freedom.
     """
     if method not in ("ml", "firth", "auto"):
         raise ValueError(f'method must be "ml", "firth" or "auto", not {method!r}')
@@ -100,16 +120,19 @@ def fit_logistic(
         separated = _separated_terms(design)  # the exact check, only when ML shows the signs
         chosen = _choose_method(method, separated, epv, notes)
         result = _estimate(design, chosen, check_separation=False)
-    for note in notes:
-        warnings.warn(note, ModelWarning, stacklevel=2)
     clustered = None
     if cluster is not None:
         if chosen == "firth":
+            for note in notes:
+                warnings.warn(note, ModelWarning, stacklevel=2)
             raise ModelError(
                 "clustered fits use ML; with separation, combine categories or "
                 "fit one knee per runner with method='firth'"
             )
-        clustered = _estimate_clustered(design, cluster, cluster_method)
+        clustered = _estimate_clustered(design, cluster, cluster_method, result)
+        notes.extend(clustered[3].pop("notes"))
+    for note in notes:
+        warnings.warn(note, ModelWarning, stacklevel=2)
     return LogisticFit(
         design,
         chosen,
@@ -194,19 +217,71 @@ def _estimate(design: Design, method: str, *, check_separation: bool) -> engine.
 
 
 def _estimate_clustered(
-    design: Design, cluster: str, how: str
+    design: Design, cluster: str, how: str, ml: engine.NewtonResult
 ) -> tuple[np.ndarray, np.ndarray, float, dict]:
     """Estimates, robust covariance and log-likelihood of a clustered fit, and its cluster
-    record (column, method, n_clusters, groups[, exchangeable_correlation])."""
+    record: column, method, n_clusters, groups, covariance ("CR1", "CR2" or "GEE robust"),
+    df_method ("normal", "Satterthwaite" or "t(G - 1)"), df (per coefficient; inf = normal),
+    test (the label of its intervals and p-values), satterthwaite (the
+    :class:`~pfps_stats.models.robust.CR2`, for the df of any contrast; CR2 only),
+    exchangeable_correlation (GEE only), and notes (popped by the caller)."""
     import statsmodels.api as sm
 
-    groups = pd.factorize(design.data[cluster])[0]
+    if how not in ("robust", "gee"):
+        raise ValueError(f'cluster_method must be "robust" or "gee", not {how!r}')
+    labels = design.data[cluster]
+    groups = pd.factorize(labels)[0]
+    n_clusters = int(groups.max() + 1)
+    if n_clusters < 2:
+        raise ModelError(
+            f"clustered inference needs at least 2 clusters; {cluster!r} takes the single "
+            f"value {labels.iloc[0]!r} in all {len(labels)} rows used, so the variation "
+            f"between clusters cannot be estimated. Fit without cluster=, or cluster by a "
+            f"column with several values"
+        )
     X, y = design.X, design.y
-    if how == "robust":
+    p = X.shape[1]
+    few = n_clusters < FEW_CLUSTERS
+    notes: list[str] = []
+    record: dict = {"column": cluster, "method": how, "n_clusters": n_clusters}
+    if how == "robust" and few:
+        beta = np.asarray(ml.beta, dtype=float)
+        cr2 = robust.cr2_logistic(X, y, special.expit(X @ beta), groups)
+        cov = cr2.vcov
+        df = np.asarray(cr2.df(np.eye(p)), dtype=float)
+        record.update(
+            covariance="CR2",
+            df_method="Satterthwaite",
+            test="Wald (CR2, Satterthwaite df)",
+            satterthwaite=cr2,
+        )
+        note = (
+            f"only {n_clusters} clusters of {cluster} (fewer than {FEW_CLUSTERS}): robust "
+            f"standard errors from few clusters are too small and normal quantiles too narrow, "
+            f"so intervals and p-values use the CR2 (Bell-McCaffrey) covariance with "
+            f"Satterthwaite degrees of freedom and t quantiles, as clubSandwich::coef_test("
+            f'vcov = "CR2", test = "Satterthwaite")'
+        )
+        low = [
+            c
+            for c, d in zip(design.columns, df, strict=True)
+            if c != "Intercept" and not d >= SATTERTHWAITE_LOW
+        ]
+        if low:
+            note += (
+                f"; Satterthwaite df below {SATTERTHWAITE_LOW:g} for "
+                f"{', '.join(map(repr, low))}: their intervals are wide and their p-values may "
+                f"still be too small (Tipton 2015)"
+            )
+        notes.append(note)
+    elif how == "robust":
         res = sm.GLM(y, X, family=sm.families.Binomial()).fit(
             cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True}
         )
-    elif how == "gee":
+        beta, cov = np.asarray(res.params, dtype=float), np.asarray(res.cov_params(), float)
+        df = np.full(p, np.inf)
+        record.update(covariance="CR1", df_method="normal", test="Wald (CR1, normal)")
+    else:
         res = sm.GEE(
             y,
             X,
@@ -214,21 +289,28 @@ def _estimate_clustered(
             family=sm.families.Binomial(),
             cov_struct=sm.cov_struct.Exchangeable(),
         ).fit()
-    else:
-        raise ValueError(f'cluster_method must be "robust" or "gee", not {how!r}')
-    groups.flags.writeable = False
-    record = {
-        "column": cluster,
-        "method": how,
-        "n_clusters": int(groups.max() + 1),
-        "groups": groups,
-    }
-    if how == "gee":
+        beta, cov = np.asarray(res.params, dtype=float), np.asarray(res.cov_params(), float)
+        df = np.full(p, float(n_clusters - 1) if few else np.inf)
+        record.update(
+            covariance="GEE robust",
+            df_method="t(G - 1)" if few else "normal",
+            test=f"Wald (GEE robust, {'t(G - 1) df' if few else 'normal'})",
+        )
         record["exchangeable_correlation"] = float(res.cov_struct.dep_params)
-    beta = np.asarray(res.params, dtype=float)
-    p = special.expit(X @ beta)
-    loglik = float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
-    return beta, np.asarray(res.cov_params(), dtype=float), loglik, record
+        if few:
+            notes.append(
+                f"only {n_clusters} clusters of {cluster} (fewer than {FEW_CLUSTERS}): GEE "
+                f"robust standard errors from few clusters are too small; Satterthwaite degrees "
+                f"of freedom are not available for GEE here, so intervals and p-values use "
+                f"t(G - 1) = t({n_clusters - 1}) quantiles. cluster_method='robust' gives the "
+                f"CR2 covariance with Satterthwaite df"
+            )
+    for array in (groups, df):
+        array.flags.writeable = False
+    record.update(groups=groups, df=df, notes=notes)
+    p_hat = special.expit(X @ beta)
+    loglik = float(np.sum(y * np.log(p_hat) + (1 - y) * np.log1p(-p_hat)))
+    return beta, cov, loglik, record
 
 
 class LogisticFit:
@@ -254,7 +336,12 @@ class LogisticFit:
     separated : tuple of str
         Terms along which the data were separated (fitted by Firth), or empty.
     cluster : mapping or None
-        For clustered fits: column, method, n_clusters, groups (cluster index of each row).
+        For clustered fits: column, method, n_clusters, groups (cluster index of each row),
+        covariance ("CR1", "CR2" or "GEE robust"), df_method ("normal", "Satterthwaite" or
+        "t(G - 1)"), df (degrees of freedom of each coefficient's t reference; inf = normal),
+        test (the label of its intervals and p-values), satterthwaite (CR2 only: a
+        :class:`~pfps_stats.models.robust.CR2` whose ``df(c)`` gives the Satterthwaite df of
+        any contrast), exchangeable_correlation (GEE only). Read-only.
     """
 
     def __init__(
@@ -277,11 +364,17 @@ class LogisticFit:
         set_(self, "separated", tuple(separated))
         set_(self, "_result", result)
         set_(self, "_cache", {})
+        p = len(design.columns)
         if clustered is None:
             beta, cov, loglik, cluster = result.beta, result.cov, result.loglik, None
+            df, wald = np.full(p, np.inf), "Wald"
         else:
             beta, cov, loglik, record = clustered
-            cluster = MappingProxyType(record)
+            cluster = MappingProxyType(dict(record))
+            df, wald = np.array(record["df"], dtype=float), record["test"]
+        df.flags.writeable = False
+        set_(self, "_df", df)  # t reference of each coefficient's Wald test (inf: normal)
+        set_(self, "_wald_test", wald)
         beta, cov = np.array(beta, dtype=float), np.array(cov, dtype=float)
         beta.flags.writeable = False
         cov.flags.writeable = False
@@ -379,6 +472,9 @@ class LogisticFit:
             return f"{label(entry.variable, unit=False)}: {entry.level} vs {entry.reference}"
         return entry.column
 
+    def _lr_test_name(self) -> str:
+        return "penalised likelihood ratio" if self.method == "firth" else "likelihood ratio"
+
     def odds_ratios(
         self,
         ci: Literal["profile", "wald"] = "profile",
@@ -387,31 +483,40 @@ class LogisticFit:
         level: float = 0.95,
         intercept: bool = False,
     ) -> pd.DataFrame:
-        """Odds ratios with confidence intervals and p-values.
+        """Odds ratios with confidence intervals and p-values, each interval with its own test.
 
         Parameters
         ----------
         ci : {"profile", "wald"}
-            "profile": profile likelihood (ML, as MASS::confint) or profile penalised
-            likelihood (Firth, as logistf). "wald": estimate ± z·SE. Clustered fits allow
-            only "wald" (with the robust SE).
+            "profile": profile likelihood interval (ML, as MASS::confint) with the
+            likelihood-ratio p-value, or profile penalised likelihood interval with the
+            penalised likelihood-ratio p-value (Firth, as logistf). "wald": estimate ± q·SE
+            with the Wald p-value of the same statistic (as summary.glm), so an interval
+            excludes OR 1 exactly when p < 1 - level. Clustered fits allow only "wald", with
+            the robust SE: normal quantiles, or with fewer than 50 clusters t quantiles
+            (CR2 with Satterthwaite df; GEE: t(G - 1)).
         per : None, "sd", "clinical" or dict
             Scale each numeric main effect's OR to an increment: a dict such as
             ``{"q_angle_deg": 5}``, one SD in the model's rows, or the variable dictionary's
             clinical increment. Category levels, splines and interactions stay per unit.
         level : float
+            Confidence level, between 0 and 1 (default 0.95).
         intercept : bool
             Include the intercept row (the odds at all covariates zero / reference).
 
         Returns
         -------
         DataFrame
-            term, label, increment, odds_ratio, ci_low, ci_high, p_value. p-values are
-            likelihood-ratio tests (Firth: penalised likelihood ratio, as logistf); clustered
-            fits give robust Wald p-values.
+            term, label, increment, odds_ratio, ci_low, ci_high, p_value, test, df. ``test``
+            names the test behind both the interval and the p-value: "likelihood ratio",
+            "penalised likelihood ratio", "Wald", or for clustered fits "Wald (CR1, normal)",
+            "Wald (CR2, Satterthwaite df)", "Wald (GEE robust, t(G - 1) df)". ``df`` is the
+            degrees of freedom of a Wald row's t reference (inf: normal quantiles), NaN for
+            likelihood-ratio rows. ``attrs`` hold ci, test and level.
         """
         if ci not in ("profile", "wald"):
             raise ValueError(f'ci must be "profile" or "wald", not {ci!r}')
+        level = check_level(level)
         if self.cluster and ci == "profile":
             raise ModelError(
                 "profile-likelihood intervals assume independent rows; a "
@@ -419,7 +524,7 @@ class LogisticFit:
                 "use ci='wald'"
             )
         increments = self._increments(per)
-        z = stats.norm.ppf(0.5 + level / 2)
+        test = self._lr_test_name() if ci == "profile" else self._wald_test
         rows = []
         for j, entry in enumerate(self.design.info):
             if entry.kind == "intercept" and not intercept:
@@ -428,12 +533,12 @@ class LogisticFit:
             beta, se = self.params_.iloc[j], self.bse_.iloc[j]
             if ci == "profile":
                 lo, hi = self._interval(j, level)
-                p_value = self._lr_p(j)
+                p_value, df = self._lr_p(j), np.nan
             else:
-                lo, hi = beta - z * se, beta + z * se
-                p_value = (
-                    float(2 * stats.norm.sf(abs(beta / se))) if self.cluster else self._lr_p(j)
-                )
+                df = float(self._df[j])
+                q = _quantile(level, df)
+                lo, hi = beta - q * se, beta + q * se
+                p_value = _two_sided_p(beta / se, df)
             rows.append(
                 {
                     "term": entry.column,
@@ -443,16 +548,30 @@ class LogisticFit:
                     "ci_low": np.exp(c * lo),
                     "ci_high": np.exp(c * hi),
                     "p_value": p_value,
+                    "test": test,
+                    "df": df,
                 }
             )
-        return pd.DataFrame(
+        table = pd.DataFrame(
             rows,
-            columns=["term", "label", "increment", "odds_ratio", "ci_low", "ci_high", "p_value"],
+            columns=[
+                "term",
+                "label",
+                "increment",
+                "odds_ratio",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "test",
+                "df",
+            ],
         )
+        table.attrs.update(ci=ci, test=test, level=level)
+        return table
 
     def summary_frame(self, ci: Literal["profile", "wald"] | None = None) -> pd.DataFrame:
         """Every coefficient: term, estimate (log OR), std_error, odds_ratio, ci_low, ci_high,
-        p_value (intervals profile unless clustered)."""
+        p_value, test, df (intervals profile unless clustered; see :meth:`odds_ratios`)."""
         ci = ci or ("wald" if self.cluster else "profile")
         table = self.odds_ratios(ci=ci, intercept=True)
         table.insert(1, "estimate", self.params_.to_numpy())
@@ -571,7 +690,10 @@ class LogisticFit:
     ) -> pd.DataFrame:
         """Predicted probability of the outcome for new rows, with a CI.
 
-        The interval is eta ± z·SE(eta) on the logit scale (delta method), transformed.
+        The interval is eta ± q·SE(eta) on the logit scale (delta method), transformed; q is
+        the normal quantile, or for clustered fits with fewer than 50 clusters the t quantile
+        with the Satterthwaite df of each row's linear predictor (CR2; as
+        clubSandwich::linear_contrast) or with G - 1 df (GEE).
 
         Returns
         -------
@@ -579,16 +701,20 @@ class LogisticFit:
             prob, and ci_low, ci_high when ``ci``; indexed like ``new_data``; rows with a
             missing predictor get NaN.
         """
+        level = check_level(level)
         X = self.design.matrix_for(new_data)
-        eta = X.to_numpy(float) @ self.params_.to_numpy()
+        x = X.to_numpy(float)
+        eta = x @ self.params_.to_numpy()
         out = pd.DataFrame({"prob": special.expit(eta)}, index=X.index)
         if ci:
-            se = np.sqrt(
-                np.einsum("ij,jk,ik->i", X.to_numpy(float), self.cov_.to_numpy(), X.to_numpy(float))
-            )
-            z = stats.norm.ppf(0.5 + level / 2)
-            out["ci_low"] = special.expit(eta - z * se)
-            out["ci_high"] = special.expit(eta + z * se)
+            se = np.sqrt(np.einsum("ij,jk,ik->i", x, self._cov, x))
+            if self.cluster and "satterthwaite" in self.cluster:
+                df = self.cluster["satterthwaite"].df(x) if len(x) else np.zeros(0)
+            else:  # one df for every row: inf (normal) or G - 1 (GEE, few clusters)
+                df = np.full(len(x), self._df[0] if len(self._df) else np.inf)
+            q = np.array([_quantile(level, d) for d in df])
+            out["ci_low"] = special.expit(eta - q * se)
+            out["ci_high"] = special.expit(eta + q * se)
         return out.reindex(new_data.index)
 
     def performance(self) -> pd.Series:
@@ -608,7 +734,8 @@ class LogisticFit:
         if self.cluster:
             text += (
                 f"\nclustered by {self.cluster['column']} "
-                f"({self.cluster['n_clusters']} clusters, {self.cluster['method']})"
+                f"({self.cluster['n_clusters']} clusters, {self.cluster['method']}): intervals "
+                f"and p-values {self.cluster['test']}"
             )
         return text
 
@@ -622,3 +749,17 @@ class LogisticFit:
         table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
         head = html.escape(self._header()).replace("\n", "<br>")
         return f"<div><p><b>{head}</b></p>{'<ul>' + notes + '</ul>' if notes else ''}{table}</div>"
+
+
+def _quantile(level: float, df: float) -> float:
+    """The two-sided ``level`` quantile of t(df); the normal's when df is infinite."""
+    if np.isinf(df):
+        return float(stats.norm.ppf(0.5 + level / 2))
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def _two_sided_p(statistic: float, df: float) -> float:
+    """Two-sided p-value of a Wald statistic against t(df), or the normal when df is inf."""
+    if np.isinf(df):
+        return float(2 * stats.norm.sf(abs(statistic)))
+    return float(2 * stats.t.sf(abs(statistic), df))
