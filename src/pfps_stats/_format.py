@@ -3,12 +3,16 @@ suppression applied to the numbers before any text is made.
 
 Public through :mod:`pfps_stats.report.formatting`; it lives here, outside the layers,
 because figures (a forest plot's "n (events)" column) and report tables use the same rules.
-This module imports nothing from the package.
+This module imports nothing from the package. It also holds the small-cell suppression rule
+(:func:`protect`), which cohort tables and report tables share; the rule is written out in
+:mod:`pfps_stats.report.suppression`.
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 #: Count columns that small-cell suppression looks at by default.
 COUNT_COLUMNS = ("n", "events", "runners", "cases", "k")
@@ -77,3 +81,227 @@ def count_percent(k: int, n: int, digits: int = 1, min_cell: int | None = None) 
     if is_small(k, min_cell):
         return small_marker(min_cell)
     return f"{k} ({number(100 * k / n, digits) if n else '-'}%)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Small-cell suppression on numbers (the rule is written out in pfps_stats.report.suppression)
+
+#: The text of a cell hidden so that a small one cannot be worked out (complementary
+#: suppression), and of a percentage, rate, interval or summary hidden with its counts.
+SUPPRESSED = "suppressed"
+
+#: The ``DataFrame.attrs`` key under which a table says how its counts add up, so that
+#: :func:`pfps_stats.report.suppress_small_counts` can protect it (see :func:`rate_table_spec`).
+SPEC_KEY = "pfps_counts"
+#: The ``DataFrame.attrs`` key of a table already suppressed, with its ``min_cell``.
+DONE_KEY = "pfps_min_cell"
+
+_TOL = 1e-9
+
+
+def hidden_marker(min_cell: int, small: bool) -> str:
+    """``"<5"`` for a small count, ``"suppressed"`` for one hidden to protect another."""
+    return small_marker(min_cell) if small else SUPPRESSED
+
+
+def protect(
+    values,
+    relations,
+    min_cell: int,
+    *,
+    shown,
+    public=(),
+    zero_ok=(),
+    together=(),
+) -> tuple[set, set]:
+    """Which cells of a table to hide so that no hidden count can be worked out.
+
+    Parameters
+    ----------
+    values : mapping
+        Every count the table is made of, by key: the cells a reader sees, and those never
+        shown (non-events, missing per column) that still take part in the sums.
+    relations : list of (total, parts)
+        ``values[total] == sum(values[p] for p in parts)`` holds for each.
+    min_cell : int
+    shown : collection
+        Keys a reader sees (and which may be hidden).
+    public : collection
+        Keys a reader knows from elsewhere (the cohort's n in the report's header): never
+        hidden to protect another cell (still hidden when small themselves).
+    zero_ok : collection
+        Keys shown when they are 0 (a missing count of 0 discloses nothing about anyone).
+    together : list of key groups
+        Keys shown in one cell ("n (events)"): hiding one hides all.
+
+    Returns
+    -------
+    small, hidden : set, set
+        ``small``: the cells below ``min_cell`` (read "<5"); ``hidden``: those, the cells
+        shown ``together`` with them, and every cell hidden to protect them (read
+        "suppressed"). When no cell is hidden, no hidden count
+        is determined by the relations (linear algebra on every relation at once), nor pinned
+        by a relation and the bounds the markers give (0-4 for "<5", 5 or more for
+        "suppressed").
+    """
+    keys = list(values)
+    index = {k: i for i, k in enumerate(keys)}
+    shown, public, zero_ok = set(shown), set(public), set(zero_ok)
+    groups: dict = {}
+    for group in together:
+        for k in group:
+            groups.setdefault(k, set()).update(group)
+    matrix = np.zeros((len(relations), len(keys)))
+    for r, (total, parts) in enumerate(relations):
+        matrix[r, index[total]] += 1.0
+        for p in parts:
+            matrix[r, index[p]] -= 1.0
+    visible_kinds = shown | public
+
+    def is_primary(k) -> bool:
+        v = values[k]
+        return k in visible_kinds and v < min_cell and not (k in zero_ok and v == 0)
+
+    small = {k for k in keys if is_primary(k)}
+    # Shown in one cell with a small one: hidden under its "<5", so nothing is known of it.
+    partners = {g for k in small for g in groups.get(k, ()) if g in shown} - small
+    hidden = small | partners
+
+    def bounds(k, hidden_now) -> tuple[float, float]:
+        if k in small:
+            return (1.0 if k in zero_ok else 0.0), float(min_cell - 1)
+        if k in hidden_now and k not in partners:  # "suppressed": not small, or it would be
+            return (0.0 if k in zero_ok else float(min_cell)), np.inf
+        return 0.0, np.inf  # never shown, or under a partner's "<5"
+
+    def determined(hidden_now) -> list:
+        unknown = [k for k in keys if k in hidden_now or k not in visible_kinds]
+        if not unknown:
+            return []
+        cols = [index[k] for k in unknown]
+        sub = matrix[:, cols]
+        found = set()
+        if sub.size and np.abs(sub).max() > 0:
+            _, s, vt = np.linalg.svd(sub)
+            rank = int((s > _TOL * max(1.0, s.max())).sum())
+            null = vt[rank:]
+            for j, k in enumerate(unknown):
+                if k in hidden_now and (null.shape[0] == 0 or np.abs(null[:, j]).max() < 1e-7):
+                    found.add(k)
+        # One relation at a time, with the bounds the markers give away.
+        for row in matrix:
+            members = [keys[i] for i in np.flatnonzero(row)]
+            open_here = [k for k in members if k in hidden_now or k not in visible_kinds]
+            rest = -sum(row[index[k]] * values[k] for k in members if k not in open_here)
+            span = {}
+            for k in open_here:
+                a = row[index[k]]
+                low, high = bounds(k, hidden_now)
+                span[k] = (min(a * low, a * high), max(a * low, a * high))
+            for k in open_here:
+                if k not in hidden_now or k in found:
+                    continue
+                others_lo = sum(span[o][0] for o in open_here if o != k)
+                others_hi = sum(span[o][1] for o in open_here if o != k)
+                a = row[index[k]]
+                low, high = sorted(((rest - others_hi) / a, (rest - others_lo) / a))
+                own_lo, own_hi = bounds(k, hidden_now)
+                low, high = max(low, own_lo), min(high, own_hi)
+                if (
+                    np.isfinite(low)
+                    and np.isfinite(high)
+                    and (np.floor(high + _TOL) == np.ceil(low - _TOL))
+                ):
+                    found.add(k)
+        return [k for k in keys if k in found]
+
+    def neighbours(k) -> list:
+        near = set()
+        for r in np.flatnonzero(matrix[:, index[k]]):
+            near.update(keys[i] for i in np.flatnonzero(matrix[r]))
+        return [c for c in keys if c in near]
+
+    while True:
+        leaks = determined(hidden)
+        if not leaks:
+            return small, hidden
+        leak = leaks[0]
+        open_cells = [k for k in keys if k in shown and k not in public and k not in hidden]
+        if not open_cells:
+            return small, hidden | (shown - public)
+        near = set(neighbours(leak))
+        ordered = sorted(open_cells, key=lambda k: (k not in near, values[k] == 0, values[k]))
+        choice = ordered[0]
+        for candidate in ordered[:40]:
+            trial = hidden | {candidate} | (groups.get(candidate, set()) & shown)
+            if leak not in determined(trial):
+                choice = candidate
+                break
+        hidden |= {choice} | (groups.get(choice, set()) & shown)
+
+
+def protect_rates(
+    n, events, min_cell: int, *, total: int | None = None
+) -> tuple[list, list, list[bool]]:
+    """Small-cell suppression of a table of groups with n and events (incidence, outcome
+    counts), with an optional total row (its n is public: the report's header gives it).
+
+    Returns
+    -------
+    n_marker, events_marker : list
+        Per row, None when the number is shown, else its marker ("<5" or "suppressed").
+    derived_hidden : list of bool
+        Per row, whether the rates, percentages and intervals computed from the row's counts
+        are hidden (their n or events is).
+    """
+    rows = range(len(n))
+    values, relations = {}, []
+    for i in rows:
+        values[("n", i)], values[("k", i)] = float(n[i]), float(events[i])
+        values[("m", i)] = float(n[i]) - float(events[i])  # non-events: never shown
+        relations.append((("n", i), [("k", i), ("m", i)]))
+    parts = [i for i in rows if i != total]
+    if total is not None and parts:
+        for kind in ("n", "k", "m"):
+            relations.append(((kind, total), [(kind, i) for i in parts]))
+    shown = [(kind, i) for i in rows for kind in ("n", "k")]
+    public = [("n", total)] if total is not None else []
+    small, hidden = protect(values, relations, min_cell, shown=shown, public=public)
+
+    def marker(cell):
+        return hidden_marker(min_cell, cell in small) if cell in hidden else None
+
+    n_out = [marker(("n", i)) for i in rows]
+    k_out = [marker(("k", i)) for i in rows]
+    return n_out, k_out, [a is not None or b is not None for a, b in zip(n_out, k_out, strict=True)]
+
+
+def rate_table_spec(label: str, n: str, events: str, derived, total: str | None = "all") -> dict:
+    """How a table of groups with n and events adds up, for ``DataFrame.attrs[SPEC_KEY]``:
+    the label column, the count columns, the columns derived from them, and the label of
+    the total row."""
+    return {"label": label, "n": n, "events": events, "derived": list(derived), "total": total}
+
+
+def suppress_rate_table(table, min_cell: int):
+    """A copy of a table described by :func:`rate_table_spec` with small-cell suppression:
+    hidden counts and the values derived from them read "<5" or "suppressed"."""
+    spec = table.attrs[SPEC_KEY]
+    labels = list(table[spec["label"]])
+    total = labels.index(spec["total"]) if spec["total"] in labels else None
+    n_out, k_out, derived = protect_rates(
+        table[spec["n"]].to_numpy(), table[spec["events"]].to_numpy(), min_cell, total=total
+    )
+    out = table.copy()
+    for column, markers in ((spec["n"], n_out), (spec["events"], k_out)):
+        if any(m is not None for m in markers):
+            out[column] = [v if m is None else m for v, m in zip(out[column], markers, strict=True)]
+            out[column] = out[column].astype(object)
+    for column in spec["derived"]:
+        if column in out and any(derived):
+            out[column] = [
+                SUPPRESSED if d else v for v, d in zip(out[column], derived, strict=True)
+            ]
+            out[column] = out[column].astype(object)
+    out.attrs[DONE_KEY] = min_cell
+    return out

@@ -32,3 +32,53 @@ def test_problem_counts_hold_no_row_values(write_text):
     counts = quality.problem_counts(check.problems)
     assert counts["n_rows"].tolist() == [2]
     assert "SECRET" not in counts.to_string()
+
+
+def _messy_demo(write_text):
+    """The demo cohort's first rows with one of each row-level problem, as a CSV file."""
+    import pandas as pd
+
+    d = pd.read_csv(ps.DEMO_COHORT).head(12).astype(object)
+    d.loc[2, "runner_id"] = d.loc[1, "runner_id"]  # a duplicated runner
+    d.loc[3, "mass_kg"] = 250  # outside the plausible range
+    d.loc[4, "q_angle_deg"] = "abc"  # not a number
+    d.loc[5, "sex"] = "X"  # not a level
+    d.loc[6, "pfp"] = 7  # not 0/1
+    d.loc[7, "runner_id"] = ""  # missing ID
+    d.loc[8, "bmi"] = 31.9  # disagrees with height and mass
+    d.loc[9, "height_cm"] = 1.75  # looks like metres
+    return d, ps.check_cohort(write_text("messy.csv", d.to_csv(index=False)))
+
+
+def test_problem_counts_show_no_identifier_row_or_value(write_text):
+    data, check = _messy_demo(write_text)
+    counts = quality.problem_counts(check.problems)
+    assert list(counts.columns) == ["column", "problem", "fix", "n_rows"]
+    assert counts["n_rows"].sum() == len(check.problems)
+    text = counts.to_string()
+    for runner in data["runner_id"]:
+        if runner:
+            assert runner not in text, f"identifier {runner} shown"
+    values = [v for v in check.problems["value"].dropna() if len(v.strip()) >= 3]
+    assert {"250", "1.75", "abc", "31.9"} <= set(values)
+    for value in values:
+        assert value not in text, f"row value {value} shown"
+    for row in check.problems["row"].dropna():
+        assert f"({row}" not in text, "row numbers shown"
+    assert "'" not in "".join(counts["problem"]), "no quoted values"
+    by_column = dict(zip(counts["column"], counts["problem"], strict=False))
+    assert by_column["runner_id"] in (
+        "runner ID appears in more than one row",
+        "runner ID missing",
+    )
+    assert "more than one row" in " ".join(counts["problem"])
+    assert "plausible range" in " ".join(counts["problem"])
+
+
+def test_problem_counts_keep_column_level_problems_as_written():
+    import pandas as pd
+
+    check = ps.check_cohort(pd.DataFrame({"runner_id": ["A1"], "Strength (lbs)": [3.0]}))
+    counts = quality.problem_counts(check.file_problems)
+    assert (counts["n_rows"] == 1).all()
+    assert any("lbs" in p for p in counts["problem"]), "a header's unit is no row value"

@@ -44,7 +44,9 @@ def test_suppress_small_counts_works_on_count_columns_and_copies():
     pd.testing.assert_frame_equal(table, before)  # the caller's table is not modified
     assert out["n"].tolist() == [100, "<5", "<5"]
     assert out["events"].tolist() == [10, "<5", "<5"]
-    assert out["incidence"].tolist() == [0.1, 0.6, 0], "non-count columns are left alone"
+    assert out["incidence"].tolist() == [0.1, "suppressed", "suppressed"], (
+        "a rate beside a hidden count would give it back"
+    )
     assert out["group"].tolist() == ["a", "b", "c"]
     text = pd.DataFrame({"n_events": ["3 (1)"]})
     assert report.suppress_small_counts(text, 5).equals(text), "text is never parsed back"
@@ -72,7 +74,10 @@ def test_table_one_suppresses_small_counts_when_asked(small_cohort):
     for column in ("overall", "pfp_0", "pfp_1"):
         for p_cell, m_cell in zip(plain[column][1:], masked[column][1:], strict=True):
             k = int(p_cell.split(" ")[0])
-            assert m_cell == ("<5" if k < 5 else p_cell)
+            if k < 5:
+                assert m_cell == "<5"
+            else:  # shown, shown without its percentage, or hidden to protect a small one
+                assert m_cell in (p_cell, str(k), "suppressed")
 
 
 def test_setup_report_defaults_to_the_shipped_demo_cohort():
@@ -111,3 +116,42 @@ def test_links_go_through_doi_org_and_are_escaped():
     )
     assert report.link("") == ""
     assert "&quot;" in report.link('https://x.org/"onmouseover')
+
+
+def test_warnings_in_a_report_show_no_file_path(capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        report.setup_report(subgroup="military")  # what every report notebook calls first
+        np.log(np.array([-1.0]))  # numpy's RuntimeWarning, filed under this file's path
+        warnings.warn_explicit(
+            "could not read /srv/clinic/data/raw/clinic.csv", UserWarning, "/srv/app/x.py", 7
+        )
+    err = capsys.readouterr().err
+    assert "RuntimeWarning: invalid value encountered in log" in err
+    assert "UserWarning: could not read clinic.csv" in err
+    assert __file__ not in err
+    assert "/srv" not in err
+    assert "tests/report" not in err
+
+
+def test_warnings_keep_units_and_codes_that_look_like_paths(capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        report.quiet_warnings()
+        warnings.warn("BMI in kg/m², outcome 0/1, strength in N/kg", UserWarning, stacklevel=2)
+    assert "kg/m², outcome 0/1, strength in N/kg" in capsys.readouterr().err
+
+
+def test_show_aligns_text_left_and_numbers_right():
+    table = pd.DataFrame(
+        {"problem": ["not a number"], "n_rows": [2], "overall": ["12 (5.0%)"], "n": ["<5"]}
+    )
+    styler = report.show(table)
+    import re
+
+    left = re.findall(r"_row0_(col\d) \{\s*text-align: left;", styler.to_html())
+    assert left == ["col0"], "only the column of words"

@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._format import count, count_percent
+from .._format import (
+    SPEC_KEY,
+    SUPPRESSED,
+    count,
+    count_percent,
+    protect,
+    rate_table_spec,
+    small_marker,
+    suppress_rate_table,
+)
 from .variables import OUTCOME, VARIABLES
 
 
@@ -63,8 +72,12 @@ def table_one(
     nonnormal : list of str
     digits : int
     min_cell : int, optional
-        Small-cell suppression for reports: counts below it (the n row, n of each level)
-        read ``"<5"``; percentages of suppressed cells are hidden with them.
+        Small-cell suppression for reports (the rule: :mod:`pfps_stats.report.suppression`):
+        counts below it (the n row, each level, the missing column; a missing count of 0 is
+        shown) read ``"<5"``, and a summary of fewer than ``min_cell`` runners too. Cells that
+        would give a hidden count back read ``"suppressed"`` (complementary suppression),
+        percentages go when their denominator is hidden (a count without its percentage is
+        shown), and so do the SMD and p-value of a variable with any hidden cell.
 
     Returns
     -------
@@ -94,21 +107,19 @@ def table_one(
     y = y.loc[y.notna()]
     g0, g1 = data[y == 0], data[y == 1]
     c0, c1 = f"{outcome}_0", f"{outcome}_1"
+    groups = {"overall": data, c0: g0, c1: g1}
     fmt = f"{{:.{digits}f}}"
-    rows = [
-        {
-            "variable": "n",
-            "label": "n",
-            "level": None,
-            "overall": count(len(data), min_cell),
-            c0: count(len(g0), min_cell),
-            c1: count(len(g1), min_cell),
-            "missing": 0,
-            "smd": np.nan,
-            "p_value": np.nan,
-            "test": "",
-        }
-    ]
+    n_row = {
+        "variable": "n",
+        "label": "n",
+        "level": None,
+        **{c: len(part) for c, part in groups.items()},
+        "missing": 0,
+        "smd": np.nan,
+        "p_value": np.nan,
+        "test": "",
+    }
+    blocks = []  # (name, kind, rows, levels): numbers first, text after suppression
     for name in variables:
         var = VARIABLES.get(name)
         label = var.axis_label if var else name
@@ -124,26 +135,20 @@ def table_one(
             counts = pd.crosstab(s, y).reindex(levels).fillna(0)
             p_value, test = _categorical_test(counts)
             smd = _smd_categorical(s1.dropna(), s0.dropna(), levels)
-            for i, level in enumerate(levels):
-
-                def pct(part: pd.Series, lv=level) -> str:
-                    k, n = int((part == lv).sum()), int(part.notna().sum())
-                    return count_percent(k, n, digits, min_cell)
-
-                rows.append(
-                    {
-                        "variable": name,
-                        "label": label,
-                        "level": str(level),
-                        "overall": pct(s),
-                        c0: pct(s0),
-                        c1: pct(s1),
-                        "missing": missing if i == 0 else np.nan,
-                        "smd": smd if i == 0 else np.nan,
-                        "p_value": p_value if i == 0 else np.nan,
-                        "test": test if i == 0 else "",
-                    }
-                )
+            rows = [
+                {
+                    "variable": name,
+                    "label": label,
+                    "level": str(level),
+                    **{c: int((part[name] == level).sum()) for c, part in groups.items()},
+                    "missing": missing if i == 0 else np.nan,
+                    "smd": smd if i == 0 else np.nan,
+                    "p_value": p_value if i == 0 else np.nan,
+                    "test": test if i == 0 else "",
+                }
+                for i, level in enumerate(levels)
+            ]
+            blocks.append((name, "categorical", rows, levels))
             continue
         x, x0, x1 = s.astype(float), s0.dropna().astype(float), s1.dropna().astype(float)
         if name in nonnormal:
@@ -168,23 +173,141 @@ def table_one(
             varies = len(x0) > 1 and len(x1) > 1 and (x0.var() > 0 or x1.var() > 0)
             test = "Welch t-test" if varies else ""
             p_value = float(stats.ttest_ind(x1, x0, equal_var=False).pvalue) if varies else np.nan
-        rows.append(
-            {
-                "variable": name,
-                "label": label,
-                "level": None,
-                "overall": summary(x.dropna()),
-                c0: summary(x0),
-                c1: summary(x1),
-                "missing": missing,
-                "smd": _smd_continuous(x1, x0),
-                "p_value": p_value,
-                "test": test,
-            }
-        )
+        values = {"overall": x.dropna(), c0: x0, c1: x1}
+        row = {
+            "variable": name,
+            "label": label,
+            "level": None,
+            **{c: summary(v) for c, v in values.items()},
+            "missing": missing,
+            "smd": _smd_continuous(x1, x0),
+            "p_value": p_value,
+            "test": test,
+        }
+        blocks.append((name, "continuous", [row], {c: len(v) for c, v in values.items()}))
+    hide = _protect_table_one(n_row, blocks, groups, min_cell)
+    rows = [_table_one_text(n_row, "n", hide, digits, min_cell)]
+    for name, kind, block_rows, _ in blocks:
+        for row in block_rows:
+            rows.append(_table_one_text(row, name, hide, digits, min_cell, kind, block_rows))
     table = pd.DataFrame(rows)
-    table["missing"] = table["missing"].astype("Int64")
+    missing = table["missing"]
+    if any(isinstance(v, str) for v in missing):  # "<5": the column holds text and numbers
+        table["missing"] = [v if isinstance(v, str) or pd.isna(v) else int(v) for v in missing]
+    else:
+        table["missing"] = missing.astype("Int64")
     return table
+
+
+def _protect_table_one(n_row: dict, blocks: list, groups: dict, min_cell: int | None) -> dict:
+    """Which Table-1 cells to hide: counts of the n row ("n", None, column), of each level
+    ("level", variable, level, column) and of the missing column ("missing", variable,
+    "overall"); a column's percentages go with their denominator ("denominator", variable,
+    column), and a summary of fewer than ``min_cell`` runners ("summary", variable, column) is
+    hidden, with the overall one beside it."""
+    columns = list(groups)
+    hide: dict = {"small": set(), "hidden": set()}
+    if min_cell is None:
+        return hide
+    values, relations, shown, zero_ok = {}, [], set(), set()
+    overall, *parts = columns
+    for c in columns:
+        values[("n", None, c)] = n_row[c]
+        shown.add(("n", None, c))
+    relations.append((("n", None, overall), [("n", None, p) for p in parts]))
+    for name, kind, rows, _ in blocks:
+        if not rows:
+            continue
+        for c in columns:
+            missing = int(groups[c][name].isna().sum())
+            values[("missing", name, c)] = missing
+            values[("denominator", name, c)] = len(groups[c]) - missing
+            relations.append((("n", None, c), [("denominator", name, c), ("missing", name, c)]))
+        shown.add(("missing", name, overall))
+        zero_ok.add(("missing", name, overall))
+        for key in ("missing", "denominator"):
+            relations.append(((key, name, overall), [(key, name, p) for p in parts]))
+        if kind == "categorical":
+            for row in rows:
+                level = row["level"]
+                for c in columns:
+                    values[("level", name, level, c)] = row[c]
+                    shown.add(("level", name, level, c))
+                relations.append(
+                    (("level", name, level, overall), [("level", name, level, p) for p in parts])
+                )
+            for c in columns:
+                shown.add(("denominator", name, c))  # a shown percentage gives its denominator
+                relations.append(
+                    (("denominator", name, c), [("level", name, r["level"], c) for r in rows])
+                )
+    small, hidden = protect(
+        values, relations, min_cell, shown=shown, public=[("n", None, overall)], zero_ok=zero_ok
+    )
+    hide["small"], hide["hidden"] = small, hidden
+    for name, kind, _, n_values in blocks:
+        if kind != "continuous":
+            continue
+        thin = [c for c in columns if n_values[c] < min_cell]
+        if thin:
+            # A group's summary from fewer than min_cell runners is theirs; the overall one,
+            # beside the other group's, would give it back.
+            hide["hidden"] |= {("summary", name, c) for c in {*thin, overall}}
+            hide["small"] |= {("summary", name, c) for c in thin}
+    return hide
+
+
+_NOT_COUNTS = ("variable", "label", "level", "missing", "smd", "p_value", "test")
+
+
+def _table_one_text(
+    row: dict,
+    name: str,
+    hide: dict,
+    digits: int,
+    min_cell: int | None,
+    kind: str = "n",
+    block: list | None = None,
+) -> dict:
+    columns = [c for c in row if c not in _NOT_COUNTS]
+    hidden, small = hide["hidden"], hide["small"]
+    out = dict(row)
+
+    def marker(key) -> str:
+        return small_marker(min_cell) if key in small else SUPPRESSED
+
+    if kind == "n":
+        for c in columns:
+            key = ("n", None, c)
+            out[c] = marker(key) if key in hidden else count(row[c])
+        return out
+    if kind == "categorical":
+        for c in columns:
+            key, denominator = ("level", name, row["level"], c), ("denominator", name, c)
+            if key in hidden:
+                out[c] = marker(key)
+            elif denominator in hidden:
+                out[c] = count(row[c])
+            else:
+                total = sum(r[c] for r in block)
+                out[c] = count_percent(row[c], total, digits)
+        cells = {("level", name, r["level"], c) for r in block for c in columns}
+        cells |= {("denominator", name, c) for c in columns}
+        if cells & hidden:
+            # The SMD and the test are functions of the hidden counts.
+            out["smd"] = np.nan if pd.isna(row["smd"]) else SUPPRESSED
+            out["p_value"] = np.nan if pd.isna(row["p_value"]) else SUPPRESSED
+    else:
+        summaries = {("summary", name, c) for c in columns}
+        for c in columns:
+            if ("summary", name, c) in hidden:
+                out[c] = marker(("summary", name, c))
+        if summaries & hidden:
+            out["smd"] = np.nan if pd.isna(row["smd"]) else SUPPRESSED
+            out["p_value"] = np.nan if pd.isna(row["p_value"]) else SUPPRESSED
+    if not pd.isna(row["missing"]) and ("missing", name, "overall") in hidden:
+        out["missing"] = marker(("missing", name, "overall"))
+    return out
 
 
 def _categorical_test(counts: pd.DataFrame) -> tuple[float, str]:
@@ -198,9 +321,21 @@ def _categorical_test(counts: pd.DataFrame) -> tuple[float, str]:
 
 
 def incidence(
-    data: pd.DataFrame, by: str | None = "subgroup", outcome: str = OUTCOME, level: float = 0.95
+    data: pd.DataFrame,
+    by: str | None = "subgroup",
+    outcome: str = OUTCOME,
+    level: float = 0.95,
+    *,
+    min_cell: int | None = None,
 ) -> pd.DataFrame:
     """Cumulative incidence of the outcome, per group and overall, with two CIs.
+
+    Parameters
+    ----------
+    min_cell : int, optional
+        Small-cell suppression for reports (:mod:`pfps_stats.report.suppression`): counts
+        below it read ``"<5"``, cells that would give one back read ``"suppressed"``, and so
+        do the incidence and intervals of a row with a hidden count.
 
     Returns
     -------
@@ -240,4 +375,8 @@ def incidence(
                 "wilson_high": whi,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs[SPEC_KEY] = rate_table_spec(
+        "group", "n", "events", list(table.columns[3:]), total="all"
+    )
+    return table if min_cell is None else suppress_rate_table(table, min_cell)

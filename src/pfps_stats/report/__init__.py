@@ -8,7 +8,7 @@ Imports from every layer below it (cohort, models, plots, evidence); the batch i
 """
 
 from .comparison import comparison_summary
-from .display import link, notes, show, synthetic_banner
+from .display import link, notes, quiet_warnings, show, synthetic_banner
 from .formatting import (
     format_count,
     format_count_percent,
@@ -17,11 +17,13 @@ from .formatting import (
     format_number,
     format_odds_ratio_table,
     format_p_value,
+    suppress_odds_ratio_counts,
 )
 from .setup import ReportSetup, setup_report
-from .suppression import suppress_small_counts
+from .suppression import SUPPRESSED, suppress_small_counts
 
 __all__ = [
+    "SUPPRESSED",
     "ReportSetup",
     "comparison_summary",
     "format_count",
@@ -33,8 +35,10 @@ __all__ = [
     "format_p_value",
     "link",
     "notes",
+    "quiet_warnings",
     "setup_report",
     "show",
+    "suppress_odds_ratio_counts",
     "suppress_small_counts",
     "synthetic_banner",
 ]

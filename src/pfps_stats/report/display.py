@@ -4,9 +4,13 @@ banner. Every text is HTML-escaped."""
 from __future__ import annotations
 
 import html
+import re
+import sys
+import warnings
 
 import pandas as pd
 
+from .._format import SUPPRESSED
 from ..cohort.synthetic import is_synthetic
 
 
@@ -40,7 +44,7 @@ def show(
     links: tuple[str, ...] = ("doi", "url", "source_url"),
 ):
     """Render a table for a report: no index column, ``precision`` decimals, blanks for missing,
-    every text HTML-escaped, and DOI or URL columns as links.
+    every text HTML-escaped and text columns left-aligned, and DOI or URL columns as links.
 
     Returns a pandas Styler (HTML in Jupyter and nbconvert), or the text ``empty`` when the
     table has no rows.
@@ -52,6 +56,7 @@ def show(
 
         return Markdown(empty)
     shown = table.copy()
+    text = []
     for column in shown.columns:
         if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
             if column in links:
@@ -60,7 +65,20 @@ def show(
                 shown[column] = shown[column].map(
                     lambda v: html.escape(v) if isinstance(v, str) else v
                 )
-    return shown.style.hide(axis="index").format(precision=precision, na_rep="")
+            if any(_is_words(v) for v in table[column]):
+                text.append(column)  # words read from the left; "12 (5.0%)", "<5" stay right
+    styler = shown.style.hide(axis="index").format(precision=precision, na_rep="")
+    if text:
+        styler = styler.set_properties(subset=text, **{"text-align": "left"})
+    return styler
+
+
+def _is_words(value) -> bool:
+    """Text that is not a number written out ("12 (5.0%)", "0.53 (0.44-0.64)", "<5", "-",
+    or the marker of a suppressed cell)."""
+    if not isinstance(value, str) or not value.strip() or value == SUPPRESSED:
+        return False
+    return not re.match(r"[\d<>≥≤+\-.]", value.strip())
 
 
 def link(value) -> str:
@@ -73,3 +91,30 @@ def link(value) -> str:
     if len(text) > 40:
         text = text[:37] + "..."
     return f'<a href="{html.escape(url)}">{html.escape(text)}</a>'
+
+
+#: A file path with at least one folder (``/srv/a/b.csv``, ``~/b.csv``, ``C:\\a\\b.csv``), not
+#: preceded by a letter or digit (so "kg/m²" and "0/1" are no paths): the folders go.
+_PATH = re.compile(
+    r"(?<![\w.])(?:[A-Za-z]:|~|\.{1,2})?(?:[\\/][^\\/\s'\"():;,]+)+[\\/]([^\\/\s'\"():;,]+)"
+)
+
+
+def _without_folders(text: str) -> str:
+    return _PATH.sub(r"\1", text)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    stream = sys.stderr if file is None else file
+    try:
+        stream.write(f"{category.__name__}: {_without_folders(str(message))}\n")
+    except (AttributeError, OSError):  # pragma: no cover - no stream to write to
+        pass
+
+
+def quiet_warnings() -> None:
+    """Show warnings in a report as ``"RuntimeWarning: message"``: without the file, line
+    and source of the code that warned (a path on the server), and with any folder path in
+    the message cut to its file name. :func:`~pfps_stats.report.setup_report` calls it, so
+    every report notebook has it; warnings still show, once per place as usual."""
+    warnings.showwarning = _show_warning

@@ -7,8 +7,10 @@ suppression is applied to the numbers (``min_cell=``) before any text is made.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .._format import SUPPRESSED, hidden_marker, protect
 from .._format import count as format_count
 from .._format import count_percent as format_count_percent
 from .._format import estimate_ci as format_estimate_ci
@@ -24,6 +26,7 @@ __all__ = [
     "format_number",
     "format_odds_ratio_table",
     "format_p_value",
+    "suppress_odds_ratio_counts",
 ]
 
 
@@ -38,7 +41,10 @@ def format_odds_ratio_table(
         From :func:`~pfps_stats.odds_ratio_table`.
     digits : int
     min_cell : int, optional
-        Small-cell suppression: "n (events)" reads ``"<5"`` when n or events is below it.
+        Small-cell suppression (:mod:`pfps_stats.report.suppression`): "n (events)" reads
+        ``"<5"`` when n or events is below it, ``"suppressed"`` when it would give a small one
+        back (a factor's levels add up to the cohort's events); the odds ratios of a row, and
+        of every level of a factor, with hidden counts read ``"suppressed"``.
 
     Returns
     -------
@@ -47,24 +53,85 @@ def format_odds_ratio_table(
         ``"0.53 (0.44-0.64, p<0.001)"``, reference levels ``"1 (reference)"``, and a model
         that could not be fitted ``"-"``.
     """
+    small, hidden, estimates = _protect_odds_ratios(table, min_cell)
 
-    def cell(row: pd.Series, side: str) -> str:
+    def cell(i: int, row: pd.Series, side: str) -> str:
         ratio = row[f"or_{side}"]
         if pd.isna(ratio):
             return "-"
         if pd.isna(row[f"ci_low_{side}"]):
             return "1 (reference)"
+        if i in estimates:
+            return SUPPRESSED
         ci = format_estimate_ci(ratio, row[f"ci_low_{side}"], row[f"ci_high_{side}"], digits, "-")
         return f"{ci[:-1]}, {format_p_value(row[f'p_{side}'], prefix=True)})"
 
+    rows = list(table.reset_index(drop=True).iterrows())
     return pd.DataFrame(
         {
-            "label": table["label"],
+            "label": table["label"].to_numpy(),
             "n_events": [
-                format_n_events(n, e, min_cell)
-                for n, e in zip(table["n"], table["events"], strict=True)
+                hidden_marker(min_cell, i in small)
+                if i in hidden
+                else format_n_events(row["n"], row["events"])
+                for i, row in rows
             ],
-            "univariable": [cell(r, "uni") for _, r in table.iterrows()],
-            "multivariable": [cell(r, "multi") for _, r in table.iterrows()],
+            "univariable": [cell(i, r, "uni") for i, r in rows],
+            "multivariable": [cell(i, r, "multi") for i, r in rows],
         }
     )
+
+
+def suppress_odds_ratio_counts(table: pd.DataFrame, min_cell: int | None) -> pd.DataFrame:
+    """An :func:`~pfps_stats.odds_ratio_table` with what :func:`format_odds_ratio_table` hides
+    set to NaN (n, events and odds ratios; a reference level keeps its 1), for a figure:
+    ``ps.plot_forest(suppress_odds_ratio_counts(table, rs.min_cell))`` draws no hidden
+    estimate and writes "-" for hidden "n (events)". Unchanged when ``min_cell`` is None."""
+    _, hidden, estimates = _protect_odds_ratios(table, min_cell)
+    out = table.copy()
+    position = np.arange(len(out))
+    out.loc[np.isin(position, list(hidden)), ["n", "events"]] = np.nan
+    for side in ("uni", "multi"):
+        reference = out[f"or_{side}"].notna() & out[f"ci_low_{side}"].isna()
+        drop = np.isin(position, list(estimates)) & ~reference.to_numpy()
+        columns = [f"or_{side}", f"ci_low_{side}", f"ci_high_{side}", f"p_{side}"]
+        out.loc[drop, columns] = np.nan
+    return out
+
+
+def _protect_odds_ratios(table: pd.DataFrame, min_cell: int | None) -> tuple[set, set, set]:
+    """Rows (by position) whose "n (events)" is small, hidden, and whose odds ratios are
+    hidden. A factor with levels is a sum: its levels' n and events add up to the cohort's,
+    which other tables show."""
+    if min_cell is None or len(table) == 0:
+        return set(), set(), set()
+    values, relations, shown, together, public = {}, [], [], [], []
+    n, events = table["n"].to_numpy(float), table["events"].to_numpy(float)
+    for i in range(len(table)):
+        values[("n", i)], values[("e", i)] = n[i], events[i]
+        values[("m", i)] = n[i] - events[i]  # non-events: never shown
+        relations.append((("n", i), [("e", i), ("m", i)]))
+        shown += [("n", i), ("e", i)]
+        together.append([("n", i), ("e", i)])
+    has_level = table["level"].notna().to_numpy()
+    factors = table["factor"].to_numpy()
+    levelled: dict = {}
+    for i in range(len(table)):
+        if has_level[i]:
+            levelled.setdefault(factors[i], []).append(i)
+    for factor, rows in levelled.items():
+        for kind in ("n", "e", "m"):
+            total = (f"{kind} of factor", factor)
+            values[total] = sum(values[(kind, i)] for i in rows)
+            relations.append((total, [(kind, i) for i in rows]))
+            public.append(total)
+    small_cells, hidden_cells = protect(
+        values, relations, min_cell, shown=shown, public=public, together=together
+    )
+    small = {i for kind, i in small_cells if kind in ("n", "e")}
+    hidden = {i for kind, i in hidden_cells if kind in ("n", "e")}
+    estimates = set(hidden)
+    for rows in levelled.values():
+        if hidden & set(rows):
+            estimates |= set(rows)  # a factor's odds ratios are functions of all its levels
+    return small, hidden, estimates

@@ -11,7 +11,7 @@ import pandas as pd
 from ..cohort.load import CohortCheck, check_cohort
 from ..cohort.quality import in_subgroup
 from ..cohort.synthetic import DEMO_COHORT
-from .display import synthetic_banner
+from .display import quiet_warnings, synthetic_banner
 from .suppression import suppress_small_counts
 
 
@@ -27,7 +27,8 @@ class ReportSetup:
         The accepted rows of the chosen subgroup (all subgroups when ``subgroup`` is None).
     subgroup : str or None
     min_cell : int or None
-        Counts below this are shown as "<min_cell"; None when suppression is off.
+        Counts below this are shown as "<min_cell", and cells that would give one back as
+        "suppressed" (:mod:`pfps_stats.report.suppression`); None when suppression is off.
     """
 
     check: CohortCheck
@@ -36,7 +37,11 @@ class ReportSetup:
     min_cell: int | None
 
     def small(self, table: pd.DataFrame) -> pd.DataFrame:
-        """``table`` with small counts suppressed (unchanged when suppression is off)."""
+        """``table`` with small-cell suppression (unchanged when suppression is off): small
+        counts, the cells that would give them back and the rates beside them are hidden, as
+        :func:`~pfps_stats.report.suppress_small_counts`. Tables that take ``min_cell=``
+        (``ps.incidence``, ``ps.table_one``, ``outcome_counts``, ``format_odds_ratio_table``)
+        give the same with ``min_cell=rs.min_cell``."""
         return table if self.min_cell is None else suppress_small_counts(table, self.min_cell)
 
     def header(self) -> str:
@@ -82,8 +87,14 @@ def setup_report(
         When the file has problems that no quarantine fixes (they are all listed).
     ValueError
         When the subgroup has no rows.
+
+    Notes
+    -----
+    Also sets warnings to show without file paths (:func:`~pfps_stats.report.quiet_warnings`),
+    so a warning in a report never prints where the server keeps its code or data.
     """
     if min_cell is not None and not (isinstance(min_cell, int) and min_cell >= 1):
         raise ValueError(f"min_cell must be a positive whole number or None, not {min_cell!r}")
+    quiet_warnings()
     check = check_cohort(DEMO_COHORT if data_path is None else data_path)
     return ReportSetup(check, in_subgroup(check.data, subgroup), subgroup, min_cell)
