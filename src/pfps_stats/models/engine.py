@@ -8,6 +8,9 @@
 - :func:`lr_statistic`: likelihood-ratio test that one coefficient is zero.
 - :func:`batch_newton`: many weighted fits of one design at once (bootstrap replicates as
   frequency weights), vectorised over replicates.
+- :func:`batch_fit`: the same, robustly (step halving), as rms's ``lrm.fit`` on separated
+  resamples, reporting what became of each replicate (converged, separated, singular, ...);
+  also fits one small design per replicate (the bootstrap calibration refits).
 - :func:`separation_direction`: linear-programming check for complete or quasi-complete
   separation (Konis 2007).
 
@@ -279,3 +282,282 @@ def batch_newton(
         if converged.all():
             break
     return beta, converged
+
+
+# ---------------------------------------------------------------------------------------------
+# Bootstrap fits as rms's lrm.fit makes them, with step halving, and what became of each
+
+#: lrm.fit's defaults: stop once -2 log-likelihood changes by at most ``RMS_EPS`` between
+#: iterations, after at most ``RMS_MAXIT - 1`` Newton-Raphson iterations (rms 6.5, lrmfit.f).
+RMS_EPS = 0.025
+RMS_MAXIT = 12
+#: lrmfit.f clamps the linear predictor to +-30 inside the likelihood.
+RMS_CLAMP = 30.0
+#: Newton-Raphson iterations after lrm.fit's, at most (maximum likelihood).
+ML_POLISH_ITER = 100
+#: What became of a replicate: kept ("converged", "separated") or left out (the others).
+FIT_STATUS = ("converged", "separated", "singular", "one class", "not converged")
+KEPT = ("converged", "separated")
+
+
+@dataclass
+class BatchFit:
+    """Many fits of one model under frequency weights (:func:`batch_fit`).
+
+    Attributes
+    ----------
+    beta : (B, p) array
+        Coefficients; NaN where ``status`` is not one of ``KEPT``.
+    status : (B,) array of str
+        "converged" (maximum likelihood, or Firth, to the tolerance); "separated" (the
+        weighted data are completely or quasi-completely separated, so the ML estimates are
+        infinite: ``beta`` is where rms's lrm.fit stops); "singular" (the information matrix
+        is singular, e.g. a category absent from a bootstrap sample); "one class" (every
+        weighted outcome is 0, or every one is 1: nothing to discriminate, and lrm.fit
+        stops with an error); "not converged".
+    """
+
+    beta: np.ndarray
+    status: np.ndarray
+
+    @property
+    def kept(self) -> np.ndarray:
+        """True for the replicates with usable coefficients (converged or separated)."""
+        return np.isin(self.status, KEPT)
+
+
+def _take(X: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The design of replicates ``idx``: shared (n, p) or per replicate (n, B, p)."""
+    return X if X.ndim == 2 else X[:, idx, :]
+
+
+def _eta(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    return X @ beta.T if X.ndim == 2 else np.einsum("nbi,bi->nb", X, beta)
+
+
+def _info_score(X, Wt, resid):
+    if X.ndim == 2:
+        info = np.einsum("ni,nb,nj->bij", X, Wt, X, optimize=True)
+        return info, np.einsum("ni,nb->bi", X, resid)
+    info = np.einsum("nbi,nb,nbj->bij", X, Wt, X, optimize=True)
+    return info, np.einsum("nbi,nb->bi", X, resid)
+
+
+def _singular(info: np.ndarray, tol: float = 1e-11) -> np.ndarray:
+    """Which information matrices (B, p, p) are singular, judged on their correlation scale."""
+    d = np.einsum("bii->bi", info)
+    ok = np.all(np.isfinite(info), axis=(1, 2)) & np.all(d > 0, axis=1)
+    out = ~ok
+    if ok.any():
+        s = np.sqrt(d[ok])
+        scaled = info[ok] / s[:, :, None] / s[:, None, :]
+        out[ok] = np.linalg.eigvalsh(scaled)[:, 0] < tol
+    return out
+
+
+def _rms_phase(X, y, W, beta, running, status):
+    """lrm.fit's Newton-Raphson (lrmfit.f) for the replicates ``running``, in place: clamped
+    likelihood, step halving when -2 log L rises, stop when it changes by <= RMS_EPS."""
+    B = W.shape[1]
+    oldl = np.full(B, 1e30)
+    deltab = np.zeros_like(beta)
+    curstp = np.ones(B)
+    for _ in range(RMS_MAXIT - 1):
+        idx = np.flatnonzero(running)
+        if not idx.size:
+            break
+        Xs, w = _take(X, idx), W[:, idx]
+        eta = np.clip(_eta(Xs, beta[idx]), -RMS_CLAMP, RMS_CLAMP)
+        prob = special.expit(eta)
+        yy = y[:, None]
+        dev = -2.0 * np.sum(w * (yy * np.log(prob) + (1 - yy) * np.log1p(-prob)), axis=0)
+        info, score = _info_score(Xs, w * prob * (1 - prob), w * (yy - prob))
+        early = (np.abs(score).max(axis=1) < 1e-9) & (np.abs(dev - oldl[idx]) < 0.1 * RMS_EPS)
+        worse = (dev > oldl[idx]) & ~early
+        halve = idx[worse]
+        curstp[halve] /= 2
+        beta[halve] -= curstp[halve, None] * deltab[halve]
+        go = ~early & ~worse
+        singular = go & _singular(info)
+        status[idx[singular]] = "singular"
+        go &= ~singular
+        step = np.zeros_like(score)
+        if go.any():
+            step[go] = np.linalg.solve(info[go], score[go][..., None])[..., 0]
+        moved = idx[go]
+        curstp[moved] = 1.0
+        deltab[moved] = step[go]
+        beta[moved] += step[go]
+        done = go & (np.abs(oldl[idx] - dev) <= RMS_EPS)
+        oldl[moved] = np.where(done[go], oldl[moved], dev[go])
+        running[idx[early | singular | done]] = False
+    return beta
+
+
+def _objective(X, y, W, beta, firth):
+    """Log-likelihood (Firth: plus 1/2 log|I|) of each replicate, exact (no clamp)."""
+    eta = _eta(X, beta)
+    loglik = np.sum(W * (y[:, None] * eta - np.logaddexp(0.0, eta)), axis=0)
+    if not firth:
+        return loglik
+    prob = special.expit(eta)
+    info, _ = _info_score(X, W * prob * (1 - prob), W)
+    sign, logdet = np.linalg.slogdet(info)
+    return np.where(sign > 0, loglik + 0.5 * logdet, -np.inf)
+
+
+def _newton_phase(X, y, W, beta, active, firth, max_iter, tol):
+    """Newton-Raphson with step halving on the (penalised) log-likelihood for the replicates
+    ``active``; returns the coefficients and which replicates converged."""
+    B = W.shape[1]
+    converged = np.zeros(B, bool)
+    stuck = np.zeros(B, bool)
+    objective = np.full(B, -np.inf)
+    idx = np.flatnonzero(active)
+    if idx.size:
+        objective[idx] = _objective(_take(X, idx), y, W[:, idx], beta[idx], firth)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active & ~converged & ~stuck)
+        if not idx.size:
+            break
+        Xs, w = _take(X, idx), W[:, idx]
+        eta = _eta(Xs, beta[idx])
+        prob = special.expit(eta)
+        Wt = w * prob * (1 - prob)
+        info, score = _info_score(Xs, Wt, w * (y[:, None] - prob))
+        if firth:
+            ok = ~_singular(info)
+            inv = np.zeros_like(info)
+            inv[ok] = np.linalg.inv(info[ok])
+            if X.ndim == 2:
+                h = np.einsum("ni,bij,nj->nb", Xs, inv, Xs, optimize=True) * Wt
+            else:
+                h = np.einsum("nbi,bij,nbj->nb", Xs, inv, Xs, optimize=True) * Wt
+            score = score + _info_score(Xs, Wt, h * (0.5 - prob))[1]
+        bad = _singular(info) | ~np.all(np.isfinite(score), axis=1)
+        stuck[idx[bad]] = True
+        keep = ~bad
+        idx, info, score = idx[keep], info[keep], score[keep]
+        if not idx.size:
+            continue
+        step = np.linalg.solve(info, score[..., None])[..., 0]
+        largest = np.max(np.abs(step), axis=1, keepdims=True)
+        step = np.where(largest > MAX_STEP, step * MAX_STEP / np.maximum(largest, 1e-300), step)
+        trial = beta[idx] + step
+        new = _objective(_take(X, idx), y, W[:, idx], trial, firth)
+        for _ in range(40):  # step halving until the objective does not fall
+            old = objective[idx]
+            worse = ~(new >= old - 1e-12 * np.maximum(1.0, np.abs(old)))
+            if not worse.any():
+                break
+            step[worse] /= 2
+            trial[worse] = beta[idx[worse]] + step[worse]
+            new[worse] = _objective(_take(X, idx[worse]), y, W[:, idx[worse]], trial[worse], firth)
+        beta[idx] = trial
+        objective[idx] = new
+        converged[idx] = np.max(np.abs(step), axis=1) < tol
+    return beta, converged
+
+
+def batch_fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    W: np.ndarray,
+    *,
+    firth: bool = False,
+    beta0: np.ndarray | None = None,
+    max_iter: int = 500,
+    tol: float = 1e-8,
+) -> BatchFit:
+    """Fit one model under many frequency-weight vectors, robustly and saying what happened.
+
+    Parameters
+    ----------
+    X : (n, p) array, or (n, B, p) array
+        The design, shared by every replicate or one per replicate (a calibration refit on
+        each bootstrap model's linear predictor).
+    y : (n,) array of 0/1
+    W : (n, B) array
+        Frequency weights, one column per replicate (bootstrap counts).
+    firth : bool
+        Firth's penalised likelihood instead of maximum likelihood.
+    beta0 : (p,) array, optional
+        Start of Firth fits (default: the intercept-only fit). Maximum-likelihood fits start,
+        as rms's lrm.fit, from the intercept-only fit.
+    max_iter, tol : int, float
+        Newton-Raphson iterations (Firth's fits to near-separated resamples can take a few
+        hundred; ML ones at most ``ML_POLISH_ITER`` after lrm.fit's) and the largest change of
+        any coefficient at convergence.
+
+    Returns
+    -------
+    BatchFit
+        Coefficients and the status of each replicate.
+
+    Notes
+    -----
+    Maximum likelihood first follows rms's ``lrm.fit`` (lrmfit.f, rms 6.5): Newton-Raphson
+    from the intercept-only fit with the linear predictor clamped to +-30, step halving when
+    -2 log L rises, stopped once -2 log L changes by at most 0.025 or after 11 iterations; then
+    Newton-Raphson with step halving polishes the estimates to ``tol``. When that does not
+    converge and the weighted data are separated (:func:`separation_direction`), the ML
+    estimates are infinite and the replicate keeps the coefficients where lrm.fit stops, as
+    rms::validate and calibrate do (they drop such a replicate only when lrm.fit has not
+    stopped within its 11 iterations; it is kept here, with lrm.fit's last coefficients).
+    Checked against lrm.fit on separated bootstrap samples and a separated calibration refit
+    (tests/models/reference/perf_small_cases.R). Firth fits use Newton-Raphson with step
+    halving on the penalised log-likelihood. Unlike :func:`batch_newton`, a replicate whose
+    information matrix is singular is reported, not fitted by a pseudo-inverse.
+    """
+    y = np.asarray(y, float)
+    W = np.asarray(W, float)
+    n, B = W.shape
+    p = X.shape[-1]
+    status = np.full(B, "", dtype="<U13")
+    total = W.sum(axis=0)
+    events = W.T @ y
+    ones = np.all(X == 1.0, axis=0)  # (p,) or (B, p): the intercept column, if any
+    intercept = ones if X.ndim == 2 else ones.all(axis=0)
+    beta = np.zeros((B, p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        null = np.log(events / (total - events))
+    if intercept.any():
+        beta[:, np.flatnonzero(intercept)[0]] = null
+    single = (events <= 0) | (events >= total)
+    status[single] = "one class"  # nothing to discriminate
+    beta[single] = 0.0
+    if firth:
+        if beta0 is not None:
+            beta[:] = beta0
+        beta[~np.isfinite(beta)] = 0.0
+        beta, converged = _newton_phase(X, y, W, beta, ~single, True, max_iter, tol)
+        status[~single & converged] = "converged"
+        status[~single & ~converged] = "not converged"
+        idx = np.flatnonzero(~single & ~converged)
+        if idx.size:  # singular information (a category absent from the resample)?
+            prob = special.expit(_eta(_take(X, idx), beta[idx]))
+            info, _ = _info_score(_take(X, idx), W[:, idx] * prob * (1 - prob), W[:, idx])
+            status[idx[_singular(info)]] = "singular"
+    else:
+        running = status == ""
+        beta = _rms_phase(X, y, W, beta, running, status)
+        at_rms = beta.copy()
+        active = status == ""
+        # from lrm.fit's stop an existing MLE takes a few iterations; separated ones never end
+        polish = min(max_iter, ML_POLISH_ITER)
+        beta, converged = _newton_phase(X, y, W, beta, active, False, polish, tol)
+        # separation shows as no convergence, or as a huge linear predictor at "convergence"
+        support = W > 0
+        eta = np.where(support, _eta(X, np.where(np.isfinite(beta), beta, 0.0)), 0.0)
+        doubtful = active & (~converged | (np.abs(eta).max(axis=0) >= RMS_CLAMP))
+        status[active & converged] = "converged"
+        for b in np.flatnonzero(doubtful):
+            rows = support[:, b]
+            Xb = X[rows] if X.ndim == 2 else X[rows, b, :]
+            if separation_direction(Xb, y[rows]) is not None:
+                status[b] = "separated"
+                beta[b] = at_rms[b]
+            elif not converged[b]:
+                status[b] = "not converged"
+    beta[~np.isin(status, KEPT)] = np.nan
+    return BatchFit(beta, status)

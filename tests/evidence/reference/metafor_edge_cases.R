@@ -1,4 +1,4 @@
-# Reference values for tests/evidence/test_edge_cases.py: what metafor 3.8.1 does at the edges
+# Reference values for tests/evidence/test_meta_edge_cases.py: what metafor 3.8.1 does at the edges
 # (identical effects with Knapp-Hartung, one study, missing values, escalc's checks), and the
 # local-vs-published difference test and common-effect pool for BMI on the SYNTHETIC demo cohort.
 # Run from the repository root:
