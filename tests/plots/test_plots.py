@@ -180,3 +180,19 @@ def test_plots_never_show(monkeypatch, fit, military):
     ps.plot_roc(fit)
     ps.plot_effect(fit, "q_angle_deg")
     ps.plot_missing(military)
+
+
+def test_roc_with_one_case_says_there_is_no_interval():
+    y = np.array([0] * 30 + [1])
+    score = np.linspace(0, 1, 31)
+
+    class OneCase:  # the two attributes plot_roc reads
+        y_ = y
+        fitted_ = score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ps.ModelWarning)
+        ax = ps.plot_roc(OneCase(), ax=plt.figure().gca())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("no CI" in text for text in legend)
+    assert not any("nan" in text for text in legend)

@@ -101,7 +101,11 @@ def plot_roc(fit: LogisticFit, ax: Axes | None = None) -> Axes:
         points["tpr"],
         color=PALETTE[0],
         lw=2,
-        label=f"AUC {auc['auc']:.2f} (95% CI {auc['ci_low']:.2f}-{auc['ci_high']:.2f}, DeLong)",
+        label=(
+            f"AUC {auc['auc']:.2f} (95% CI {auc['ci_low']:.2f}-{auc['ci_high']:.2f}, DeLong)"
+            if pd.notna(auc["ci_low"])
+            else f"AUC {auc['auc']:.2f} (no CI: one case or one control)"
+        ),
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
