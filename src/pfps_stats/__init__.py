@@ -57,6 +57,7 @@ _API: dict[str, str] = {
     "fit_logistic": "models.logistic",
     "LogisticFit": "models.logistic",
     "odds_ratio_table": "models.tables",
+    "additive_formula": "models.tables",
     "roc_auc": "models.performance",
     "roc_curve": "models.performance",
     "validate_bootstrap": "models.performance",
@@ -138,7 +139,7 @@ if TYPE_CHECKING:  # pragma: no cover
         roc_curve,
         validate_bootstrap,
     )
-    from .models.tables import odds_ratio_table
+    from .models.tables import additive_formula, odds_ratio_table
     from .plots.distributions import plot_correlations, plot_distributions, plot_missing
     from .plots.effects import plot_effect
     from .plots.forest import draw_forest, plot_forest

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._exceptions import PfpsError
 from .._format import estimate_ci, p_value
 from ..cohort.quality import in_subgroup
 from ..cohort.variables import OUTCOME, SUBGROUPS, VARIABLES, label
@@ -139,6 +140,8 @@ def compare_with_evidence(
         - note: the verdict in words.
 
         Factors without a matching published estimate have only the local columns and a note.
+        A factor that cannot be estimated here (fewer than two runners with or without PFP)
+        has only its counts and a note saying why.
         A published estimate reported with an asymmetric CI (e.g. back-transformed) is read
         as symmetric here.
 
@@ -173,11 +176,16 @@ def compare_with_evidence(
             "n": len(x),
             "events": int((x[outcome] == 1).sum()),
         }
-        yi, vi = smd_by_outcome(data, factor, outcome)
+        try:
+            yi, vi = smd_by_outcome(data, factor, outcome)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_logistic(x, f"{outcome} ~ {factor}", method="auto")
+        except (PfpsError, ValueError) as exc:  # too few runners with (or without) PFP
+            row.update(note=f"not estimable in these data: {' '.join(str(exc).split())}")
+            rows.append(row)
+            continue
         row.update(smd=yi, smd_low=yi - z * np.sqrt(vi), smd_high=yi + z * np.sqrt(vi))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = fit_logistic(x, f"{outcome} ~ {factor}", method="auto")
         for name, per in (("unit", None), ("sd", "sd")):
             ors = fit.odds_ratios(per=per).iloc[0]
             row.update(
@@ -283,6 +291,8 @@ def plot_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
         for est, lo, hi, name in series
         if est in table and table[est].notna().any()
     ]
+    if not parts:
+        raise ValueError("nothing to draw: no factor has a local SMD (see the table's notes)")
     return draw_forest(
         pd.concat(parts, ignore_index=True),
         ax,

@@ -14,6 +14,29 @@ from ..cohort.variables import OUTCOME, VARIABLES
 from .logistic import LogisticFit, Method, fit_logistic
 
 
+def model_term(data: pd.DataFrame, column: str) -> str:
+    """How a column enters a model: as itself when numeric (per unit), else ``C(column)``."""
+    numeric = pd.api.types.is_numeric_dtype(data[column]) and not pd.api.types.is_bool_dtype(
+        data[column]
+    )
+    return column if numeric else f"C({column})"
+
+
+def additive_formula(data: pd.DataFrame, outcome: str, factors: Sequence[str]) -> str:
+    """``"pfp ~ bmi + C(sex) + ..."``: the multivariable model of :func:`odds_ratio_table`,
+    numeric factors per unit and the others as categories.
+
+    Raises
+    ------
+    ModelError
+        When a factor is not a column of ``data``.
+    """
+    missing = [c for c in factors if c not in data]
+    if missing:
+        raise ModelError(f"not columns of the data: {', '.join(map(repr, missing))}")
+    return f"{outcome} ~ " + " + ".join(model_term(data, c) for c in factors)
+
+
 def odds_ratio_table(
     data: pd.DataFrame,
     outcome: str = OUTCOME,
@@ -64,12 +87,7 @@ def odds_ratio_table(
         raise ModelError(f"not columns of the data: {', '.join(map(repr, missing))}")
 
     def term(column: str) -> str:
-        return (
-            column
-            if pd.api.types.is_numeric_dtype(data[column])
-            and not pd.api.types.is_bool_dtype(data[column])
-            else f"C({column})"
-        )
+        return model_term(data, column)
 
     def fit(terms: list[str]) -> tuple[LogisticFit | None, list[str]]:
         formula = f"{outcome} ~ " + " + ".join(terms)

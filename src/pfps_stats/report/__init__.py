@@ -8,7 +8,7 @@ Imports from every layer below it (cohort, models, plots, evidence); the batch i
 """
 
 from .comparison import comparison_summary
-from .display import link, notes, quiet_warnings, show, synthetic_banner
+from .display import attempt, link, notes, quiet_warnings, show, synthetic_banner
 from .formatting import (
     format_count,
     format_count_percent,
@@ -25,6 +25,7 @@ from .suppression import SUPPRESSED, suppress_small_counts
 __all__ = [
     "SUPPRESSED",
     "ReportSetup",
+    "attempt",
     "comparison_summary",
     "format_count",
     "format_count_percent",

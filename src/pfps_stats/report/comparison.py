@@ -50,7 +50,10 @@ def comparison_summary(
             difference += f", {format_p_value(row['difference_p'], prefix=True)}"
         verdict = row.get("verdict")
         if pd.isna(verdict):
-            verdict = "-"
+            note = row.get("note")
+            # Say why a row is empty (too few cases), without the reason's counts.
+            estimable = not (isinstance(note, str) and note.startswith("not estimable"))
+            verdict = "-" if estimable else "not estimable in these data"
         elif not pd.isna(row.get("same_population")) and not row["same_population"]:
             verdict += " (another population)"
         rows.append(

@@ -10,6 +10,7 @@ import warnings
 
 import pandas as pd
 
+from .._exceptions import PfpsError
 from .._format import SUPPRESSED
 from ..cohort.synthetic import is_synthetic
 
@@ -27,6 +28,28 @@ def synthetic_banner(data: pd.DataFrame) -> str:
         )
         + "</div>"
     )
+
+
+def attempt(what: str, func, /, *args, **kwargs):
+    """Run ``func(*args, **kwargs)`` for a report; when the data cannot support it, say so.
+
+    A small subgroup (few events, a category with no cases) makes some analyses impossible;
+    the report should still show everything that can be estimated. A :class:`PfpsError` or
+    ``ValueError`` from ``func`` is displayed as "Not estimated: <what>. <reason>" and None is
+    returned; any other exception (a bug) propagates.
+
+    Returns
+    -------
+    The result of ``func``, or None when it could not be estimated.
+    """
+    from IPython.display import Markdown, display
+
+    try:
+        return func(*args, **kwargs)
+    except (PfpsError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        display(Markdown(f"**Not estimated: {html.escape(what)}.** {html.escape(reason)}"))
+        return None
 
 
 def notes(items) -> object:
