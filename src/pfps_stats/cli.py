@@ -1,7 +1,8 @@
 """Command line: ``pfps-stats validate | variables | simulate | report run``.
 
 Exit codes: 0 success; 1 data problems found or report jobs failed; 2 bad arguments or an
-invalid report configuration; 3 another report run holds the lock.
+invalid report configuration or an output folder that cannot be written; 3 another report
+run holds the lock; 143 the report run was stopped by SIGTERM.
 """
 
 from __future__ import annotations

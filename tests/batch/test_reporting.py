@@ -51,7 +51,7 @@ def test_batch_writes_reports_index_and_manifest(project):
     assert "SYNTHETIC DATA" in html
     assert "Provenance" in html
     assert "data_sha256" in html
-    assert "check_cohort(" not in html, "code cells are hidden"
+    assert "report.setup_report(" not in html, "code cells are hidden"
     index = (project / "reports" / "index.html").read_text()
     assert 'href="dq-military.html"' in index
     manifest = json.loads((project / "reports" / "manifest.json").read_text())

@@ -71,14 +71,27 @@ def python_version() -> str:
     return platform.python_version()
 
 
-def package_source_sha256() -> str:
-    """SHA-256 over pfps_stats's own source and package data (the registry, the demo cohort):
-    it changes whenever the package's code or data do, even while its version number stays
-    the same."""
-    root = Path(__file__).resolve().parents[1]
+#: The installed package's folder: its code and its package data (the evidence registry in
+#: ``data/evidence/``, the SYNTHETIC demo cohort in ``data/``).
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def package_source_sha256(root: str | Path | None = None) -> str:
+    """SHA-256 over every file of pfps_stats (``root``, default :data:`PACKAGE_ROOT`): its code
+    and its package data, the evidence registry and the demo cohort included, so it changes
+    whenever either does, even while the version number stays the same. Bytecode
+    (``__pycache__``, ``.pyc``) is left out: it changes when nothing else has."""
+    root = Path(PACKAGE_ROOT if root is None else root)
     digest = hashlib.sha256()
-    files = [p for p in root.rglob("*") if p.suffix in (".py", ".csv") and p.is_file()]
+    files = [
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.relative_to(root).parts
+        and p.suffix not in (".pyc", ".pyo")
+    ]
     for path in sorted(files):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+        digest.update(str(path.relative_to(root).as_posix()).encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()

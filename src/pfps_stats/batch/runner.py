@@ -1,11 +1,25 @@
 """Run the report batch: read ``reports.yml``, execute each notebook with papermill, convert it
 to HTML with nbconvert (code hidden), and write the site index and a manifest.
 
-Jobs run in parallel worker processes, each kernel over IPC sockets (no TCP port). A job
-whose inputs (data hash, notebook hash, parameters, package versions) are unchanged since its
-last success is not re-run (status "cached"). Each job writes to a temporary file that
-replaces its previous output only on success, so a failed or killed run never destroys the
-last good report. A lock file keeps two runs of one output folder from overlapping.
+Jobs run in parallel worker processes, each kernel over IPC sockets (its one TCP socket is
+ipykernel's pipe for output of subprocesses, on 127.0.0.1). A job whose inputs (data hash,
+notebook hash, parameters, package versions and files) are unchanged since its last success is
+not re-run (status "cached"). Each job writes to a temporary file that replaces its previous
+output only on success, so a failed or killed run never destroys the last good report.
+
+What keeps a nightly run from stopping for good:
+
+- a job fails when it runs longer than its ``timeout`` (nbclient's per-cell timeout, given the
+  time the job has left), or when its kernel dies (nbclient watches the kernel's process);
+- workers come from multiprocessing's fork server (a process started by exec), so they never
+  share the lock's open file with the runner; they ignore Ctrl-C (the runner stops them), and
+  stop when told (SIGTERM) or when the runner is gone, shutting their kernel down and
+  removing their temporary folders on the way out;
+- the runner turns SIGTERM and SIGHUP into SystemExit, so its finally blocks stop the workers
+  and remove temporary files; a run that finds ``.run-*`` folders left by a killed run
+  removes them;
+- the lock (``flock`` on ``.lock``, which holds the runner's pid) is taken over, with a log
+  line, when the pid in it is dead while some leftover process still holds the file.
 """
 
 from __future__ import annotations
@@ -13,12 +27,20 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
+import multiprocessing
 import os
 import re
+import secrets
+import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,15 +52,65 @@ from .site import render_index
 
 EXIT_OK, EXIT_JOBS_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
+#: Seconds the runner gives its workers to stop their kernels before it kills them.
+STOP_GRACE_S = 10.0
+
+#: Run in each kernel before the notebook: warnings show as report notebooks show them, without
+#: the file, line and source of the code that warned (a path on the server) and with folder
+#: paths in the message cut (``pfps_stats.report.quiet_warnings``, which ``setup_report``
+#: also installs), in every notebook and before its first cell. Imported at the first warning
+#: only; should that import fail, a warning still shows as "Category: message".
+KERNEL_SETUP = """\
+def _pfps_showwarning(message, category, filename, lineno, file=None, line=None):
+    import sys, warnings
+    try:
+        from pfps_stats.report import quiet_warnings
+        quiet_warnings()
+    except Exception:
+        pass
+    if getattr(warnings.showwarning, "__name__", "") == "_pfps_showwarning":
+        stream = sys.stderr if file is None else file
+        stream.write(f"{category.__name__}: {message}\\n")
+    else:
+        warnings.showwarning(message, category, filename, lineno, file, line)
+__import__("warnings").showwarning = _pfps_showwarning
+del _pfps_showwarning
+"""
+
+
+def _unwritable(folder: Path, exc: OSError) -> ConfigError:
+    reason = exc.strerror or str(exc)
+    return ConfigError(
+        f"cannot write to the output folder {folder} ({reason}): check that it can be "
+        "created and written to and that its disk has free space (output_dir in reports.yml)"
+    )
+
+
+@contextmanager
+def _writing(folder: Path):
+    """Turn a failure to write into ``folder`` (read-only, full disk, ...) into ConfigError."""
+    try:
+        yield
+    except OSError as exc:
+        raise _unwritable(folder, exc) from None
+
 
 def _write_atomic(text: str, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """Write ``text`` to a temporary file beside ``target``, then rename it over ``target``.
+
+    The file is created as ``open`` would create it (0666 less the umask, like the reports),
+    not with mkstemp's 0600.
+    """
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -74,17 +146,41 @@ def cache_key(job: Job, common: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def run_job(job: Job, output_dir: Path, common: dict) -> dict:
-    """Execute one job; return its manifest record (status "success" or "failed")."""
-    import shutil
+def _seconds(value: float) -> str:
+    return f"{value:g}"
 
+
+def _stop_kernel(km: Any) -> None:
+    """Shut the kernel down (kill it) and remove its connection file and sockets."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+        else:
+            run_sync(km.cleanup_resources)()
+    except Exception as exc:  # the kernel also exits when its worker does (its parent poller)
+        print(f"pfps-stats: could not shut a kernel down: {exc!r}", file=sys.stderr)
+    finally:
+        if km.context is not None:
+            km.context.destroy(linger=0)
+
+
+def run_job(job: Job, output_dir: Path, common: dict) -> dict:
+    """Execute one job; return its manifest record (status "success" or "failed").
+
+    The job fails when a cell raises, when it runs longer than ``job.timeout`` seconds, or
+    when its kernel dies.
+    """
     import nbformat
     import papermill
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbconvert import HTMLExporter
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
+    deadline = time.monotonic() + job.timeout
     record: dict[str, Any] = {
         "name": job.name,
         "notebook": str(job.notebook.name),
@@ -108,8 +204,11 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
         with tempfile.TemporaryDirectory(dir=output_dir, prefix=".run-") as tmp:
             executed = Path(tmp) / f"{job.name}.ipynb"
             try:
-                # IPC sockets in a private folder: the kernel listens on no TCP port.
-                km = KernelManager(
+                # IPC sockets in a private folder: the kernel listens on no TCP port but
+                # ipykernel's loopback pipe. The asynchronous manager is the one nbclient
+                # expects: with it, nbclient notices a dead kernel and enforces the timeout
+                # (a blocking client waits for output forever).
+                km = AsyncKernelManager(
                     kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k")
                 )
                 papermill.execute_notebook(
@@ -121,6 +220,10 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
                     cwd=str(job.notebook.parent),
                     progress_bar=False,
                     log_output=False,
+                    execution_timeout=math.ceil(job.timeout),
+                    # each cell may use what is left of the job's time (nbclient's hook)
+                    timeout_func=lambda cell: max(deadline - time.monotonic(), 0.1),
+                    extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
                 )
                 nb = nbformat.read(executed, as_version=4)
                 body, _ = HTMLExporter(
@@ -134,15 +237,21 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
                 record.update(status="success", output=f"{job.name}.html")
             except papermill.PapermillExecutionError as exc:
                 record["error"] = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+            except CellTimeoutError:
+                record["error"] = (
+                    f"timed out: still running after {_seconds(job.timeout)} s, the job's "
+                    "timeout (reports.yml 'timeout')"
+                )
+            except DeadKernelError:
+                record["error"] = (
+                    "kernel died: the notebook's Python process ended during a cell "
+                    "(a crash, os._exit, or out of memory)"
+                )
             except Exception as exc:  # a job's failure must not stop the batch
                 record["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         if km is not None:  # we own the kernel manager: stop its kernel and close its sockets
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
-            km.cleanup_resources()
-            if km.context is not None:
-                km.context.destroy(linger=0)
+            _stop_kernel(km)
         shutil.rmtree(sockets, ignore_errors=True)
     if record["status"] != "success" and (output_dir / f"{job.name}.html").exists():
         record["output"] = f"{job.name}.html"  # the last good report, kept in place
@@ -151,33 +260,267 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
     return record
 
 
+# -- worker processes --------------------------------------------------------------------------
+
+
+class _Stopped(SystemExit):
+    """A worker was told to stop: SIGTERM from the runner, or the runner is gone."""
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the cleanup finish
+    raise _Stopped(128 + signum)
+
+
+def _watch_runner() -> None:
+    """Stop this worker when its runner has ended (killed with SIGKILL, say), as nothing would
+    read its results: multiprocessing's parent sentinel becomes ready when the runner ends."""
+    runner = multiprocessing.parent_process()
+    if runner is not None:
+        runner.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_init() -> None:
+    """Set up a worker: Ctrl-C is the runner's to handle; SIGTERM unwinds the running job
+    (its finally blocks stop the kernel and remove temporary folders) and ends the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    threading.Thread(target=_watch_runner, name="watch-runner", daemon=True).start()
+
+
+#: Imported once by the fork server, before it forks the workers.
+_PRELOAD = [__name__, "papermill", "nbconvert", "nbclient", "jupyter_client"]
+
+
+def _context() -> Any:
+    """Workers come from multiprocessing's fork server: a clean process started by exec, which
+    shares no open file with the runner (the lock above all), with the modules a job needs
+    already imported."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def _run_in_worker(job: Job, output_dir: Path, common: dict) -> dict:
+    try:
+        return run_job(job, output_dir, common)
+    except _Stopped as stop:
+        # run_job's finally blocks have run; end the worker rather than take the next job
+        os._exit(stop.code)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list) -> None:
+    """Stop the pool now: SIGTERM to each worker (it stops its kernel and removes its temporary
+    folders), SIGKILL to any still running after :data:`STOP_GRACE_S`."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in workers:
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+
+
 @contextmanager
-def _lock(output_dir: Path):
-    """Hold ``output_dir/.lock`` for the run; raise LockedError if another run holds it."""
-    handle = (output_dir / ".lock").open("w")
+def _stop_on_signals():
+    """In the runner, SIGTERM and SIGHUP raise SystemExit (as Ctrl-C raises KeyboardInterrupt),
+    so that finally blocks stop the workers and remove temporary files before it exits."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+    signals = (signal.SIGTERM, signal.SIGHUP)
+
+    def stop(signum: int, frame: Any) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_IGN)  # once: let the cleanup finish
+        raise SystemExit(128 + signum)
+
+    previous = {each: signal.signal(each, stop) for each in signals}
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise LockedError(
-            f"another report run is writing to {output_dir} (lock "
-            f"{output_dir / '.lock'}); try again when it has finished"
-        ) from None
-    try:
-        handle.write(str(os.getpid()))
-        handle.flush()
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
-def _previous(output_dir: Path) -> dict[str, dict]:
+# -- the lock, leftovers, the previous manifest ------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a pid we could judge: assume a run holds the lock
     try:
-        manifest = json.loads((output_dir / "manifest.json").read_text(encoding="utf-8"))
-        return {r["name"]: r for r in manifest.get("jobs", [])}
-    except (OSError, ValueError, KeyError, TypeError):
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:  # a zombie has ended, even if nothing has reaped it yet (Linux)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def _holder(fd: int) -> int | None:
+    """The pid written in the lock file (None when there is none)."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == path.stat().st_ino
+    except OSError:
+        return False
+
+
+@contextmanager
+def _lock(output_dir: Path):
+    """Hold ``output_dir/.lock`` for the run, with this process's pid in it; yield a note for
+    the log when a stale lock was taken over (else None).
+
+    A stale lock: the pid in the file has ended, yet the file is still locked, by a process
+    it left behind (a worker forked by an older version, still holding the open file). The
+    file is then replaced by a new one, which this run locks.
+
+    Raises
+    ------
+    LockedError
+        When another run holds the lock.
+    """
+    path = output_dir / ".lock"
+    note = None
+    for _attempt in range(5):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            if holder is not None and not _pid_alive(holder) and _same_file(fd, path):
+                path.unlink(missing_ok=True)
+                os.close(fd)
+                note = (
+                    f"took over a stale lock {path}: the run that wrote it (pid {holder}) has "
+                    "ended, but a process it left behind still held the file"
+                )
+                continue
+            os.close(fd)
+            who = f"pid {holder}" if holder is not None else "pid unknown"
+            raise LockedError(
+                f"another report run ({who}) is writing to {output_dir} (lock {path}); try "
+                "again when it has finished. If no run is going on, a leftover process holds "
+                f"the lock: `fuser -v {path}` names it"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        if _same_file(fd, path):
+            break
+        os.close(fd)  # replaced by a run taking over a stale lock meanwhile: try again
+    else:
+        raise LockedError(f"{path} keeps changing: another report run is starting")
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield note
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _sweep(output_dir: Path) -> int:
+    """Remove temporary files left by a killed run (``.run-*`` folders of jobs, ``.tmp`` files
+    of the manifest and index); only while holding the lock, when no other run writes them."""
+    removed = 0
+    for path in output_dir.glob(".run-*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    for name in ("manifest.json", "index.html"):
+        for path in output_dir.glob(f".{name}.*.tmp"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _probe(folder: Path) -> None:
+    """Create and write a file in ``folder``, as each job will: OSError if it cannot."""
+    with tempfile.TemporaryFile(dir=folder) as handle:
+        handle.write(bytes(4096))
+        handle.flush()
+
+
+_STATUSES = ("success", "cached", "failed")
+
+
+def _well_formed(record: Any) -> bool:
+    """Whether a record from manifest.json has the shape this runner writes (it is shown in
+    the index and may be reused as "cached")."""
+    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
+        return False
+    duration = record.get("duration_s")
+    return (
+        record.get("status") in _STATUSES
+        and isinstance(record.get("parameters", {}), dict)
+        and record.get("output") in (None, f"{record['name']}.html")
+        and isinstance(record.get("error"), str | None)
+        and isinstance(record.get("notebook", ""), str)
+        and isinstance(record.get("cache_key"), str | None)
+        and (
+            duration is None
+            or (isinstance(duration, int | float) and not isinstance(duration, bool))
+        )
+    )
+
+
+def _previous(output_dir: Path, say: Callable[[str], None]) -> dict[str, dict]:
+    """The records of the last run, from manifest.json; an unreadable or ill-shaped manifest
+    counts as no previous run (every job then runs), with a line in the log."""
+    path = output_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError) as exc:
+        say(f"{path} cannot be read ({exc}); treated as no previous runs")
+        return {}
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("jobs"), list):
+        say(f"{path} is not a manifest (no list 'jobs'); treated as no previous runs")
+        return {}
+    records = [r for r in manifest["jobs"] if _well_formed(r)]
+    if len(records) != len(manifest["jobs"]):
+        say(f"{path}: ignored {len(manifest['jobs']) - len(records)} ill-shaped record(s)")
+    return {r["name"]: r for r in records}
+
+
+def _cause(exc: BaseException) -> str:
+    """What stopped a run, for the log: a signal's name, Ctrl-C, or the error."""
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
+        try:
+            return signal.Signals(exc.code - 128).name
+        except ValueError:
+            pass
+    if isinstance(exc, KeyboardInterrupt):
+        return "Ctrl-C (SIGINT)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def common_provenance(config: BatchConfig) -> dict:
+    """What every report of a run shares: package versions and files, git commit, Python."""
+    return {
+        "versions": provenance.package_versions(),
+        "package_sha256": provenance.package_source_sha256(),
+        "git_commit": provenance.git_commit(config.path.parent),
+        "python": provenance.python_version(),
+    }
 
 
 def run_batch(
@@ -192,7 +535,11 @@ def run_batch(
 
     Jobs whose inputs are unchanged since their last success are not re-run (status
     "cached") unless ``force``. Jobs run in ``workers`` processes (default: the cores).
-    Every line of progress also goes to ``reports/logs/run-<time>.log``.
+    Every line of progress also goes to ``reports/logs/run-<time>.log``. SIGTERM or SIGHUP
+    stop the run (SystemExit, code 128 + the signal): workers and kernels are stopped and
+    temporary files removed; reports already replaced stay, the manifest is not rewritten.
+    Workers, started by multiprocessing's fork server, import the main module: a script
+    that calls ``run_batch`` does so under ``if __name__ == "__main__":``.
 
     Returns
     -------
@@ -203,6 +550,9 @@ def run_batch(
 
     Raises
     ------
+    ConfigError
+        When ``only`` names no job, or the output folder cannot be created or written
+        (read-only, full disk); the message names the folder.
     LockedError
         When another run holds the output folder's lock.
     """
@@ -210,75 +560,38 @@ def run_batch(
     if not selected:
         raise ConfigError(f"no job named {only!r}; jobs: {', '.join(j.name for j in config.jobs)}")
     out = config.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "logs").mkdir(exist_ok=True)
-    common = {
-        "versions": provenance.package_versions(),
-        "package_sha256": provenance.package_source_sha256(),
-        "git_commit": provenance.git_commit(config.path.parent),
-        "python": provenance.python_version(),
-    }
+    with _writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "logs").mkdir(exist_ok=True)
+    common = common_provenance(config)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    with _lock(out), (out / "logs" / f"run-{stamp}.log").open("a", encoding="utf-8") as log:
+    with ExitStack() as stack:
+        with _writing(out):
+            note = stack.enter_context(_lock(out))
+            log = stack.enter_context(
+                (out / "logs" / f"run-{stamp}.log").open("a", encoding="utf-8")
+            )
+        stack.enter_context(_stop_on_signals())
 
         def say(text: str) -> None:
-            log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}\n")
-            log.flush()
+            try:
+                log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}\n")
+                log.flush()
+            except OSError:  # a full disk: the run goes on, and its end reports the folder
+                pass
 
-        previous = _previous(out)
-        records: dict[str, dict] = {}
-        to_run = []
-        for job in selected:
-            before = previous.get(job.name)
-            if (
-                not force
-                and before
-                and before.get("status") in ("success", "cached")
-                and before.get("cache_key") == cache_key(job, common)
-                and (out / f"{job.name}.html").exists()
-            ):
-                records[job.name] = {**before, "status": "cached", "duration_s": 0.0, "error": None}
-                say(f"cached   {job.name}")
-            else:
-                to_run.append(job)
-        workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
-        say(
-            f"running {len(to_run)} job(s) in {workers} worker(s); "
-            f"{len(selected) - len(to_run)} cached"
-        )
-        bar = None
-        if progress and to_run:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(to_run), desc="reports", unit="job")
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_job, job, out, common): job for job in to_run}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    record = future.result()
-                except Exception as exc:  # the worker itself died
-                    record = {
-                        "name": job.name,
-                        "notebook": job.notebook.name,
-                        "parameters": job.parameters,
-                        "status": "failed",
-                        "output": None,
-                        "duration_s": None,
-                        "error": f"worker failed: {type(exc).__name__}: {exc}",
-                    }
-                records[job.name] = record
-                line = f"{record['status']:<8} {job.name} ({record['duration_s'] or 0:.1f} s)" + (
-                    f" {record['error']}" if record["error"] else ""
-                )
-                say(line)
-                if bar is not None:
-                    bar.update(1)
-                    bar.write(line)
-                else:
-                    print(line, flush=True)
-        if bar is not None:
-            bar.close()
+        if note:
+            say(note)
+        with _writing(out):
+            if removed := _sweep(out):
+                say(f"removed {removed} temporary file(s) left by an interrupted run")
+            _probe(out)  # a read-only folder or a full disk stops the run before any job
+        previous = _previous(out, say)
+        try:
+            records = _run_jobs(config, selected, previous, common, workers, force, progress, say)
+        except BaseException as exc:
+            say(f"stopped by {_cause(exc)}: workers and kernels stopped, manifest not rewritten")
+            raise
         ordered = [records.get(j.name) or previous.get(j.name) for j in config.jobs]
         ordered = [r for r in ordered if r is not None]
         manifest = {
@@ -287,8 +600,89 @@ def run_batch(
             **common,
             "jobs": ordered,
         }
-        _write_atomic(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
-        _write_atomic(render_index(ordered, common), out / "index.html")
+        with _writing(out):
+            _write_atomic(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
+            _write_atomic(render_index(ordered, common), out / "index.html")
         failed = [r["name"] for r in records.values() if r["status"] == "failed"]
         say(f"done: {len(records) - len(failed)} ok, {len(failed)} failed")
     return (EXIT_JOBS_FAILED if failed else EXIT_OK), list(records.values())
+
+
+def _run_jobs(
+    config: BatchConfig,
+    selected: list[Job],
+    previous: dict[str, dict],
+    common: dict,
+    workers: int | None,
+    force: bool,
+    progress: bool,
+    say: Callable[[str], None],
+) -> dict[str, dict]:
+    """Run the jobs that are not cached in a pool of workers; their records by name."""
+    out = config.output_dir
+    records: dict[str, dict] = {}
+    to_run = []
+    for job in selected:
+        before = previous.get(job.name)
+        if (
+            not force
+            and before
+            and before.get("status") in ("success", "cached")
+            and before.get("cache_key") == cache_key(job, common)
+            and (out / f"{job.name}.html").exists()
+        ):
+            records[job.name] = {**before, "status": "cached", "duration_s": 0.0, "error": None}
+            say(f"cached   {job.name}")
+        else:
+            to_run.append(job)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
+    say(
+        f"running {len(to_run)} job(s) in {workers} worker(s); {len(selected) - len(to_run)} cached"
+    )
+    if not to_run:
+        return records
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(to_run), desc="reports", unit="job")
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_init)
+    finished = False
+    try:
+        futures = {pool.submit(_run_in_worker, job, out, common): job for job in to_run}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                record = future.result()
+            except Exception as exc:  # the worker itself died
+                record = {
+                    "name": job.name,
+                    "notebook": job.notebook.name,
+                    "parameters": job.parameters,
+                    "status": "failed",
+                    "output": None,
+                    "duration_s": None,
+                    "error": f"worker failed: {type(exc).__name__}: {exc}",
+                }
+            records[job.name] = record
+            line = f"{record['status']:<8} {job.name} ({record['duration_s'] or 0:.1f} s)" + (
+                f" {record['error']}" if record["error"] else ""
+            )
+            say(line)
+            if bar is not None:
+                bar.update(1)
+                bar.write(line)
+            else:
+                print(line, flush=True)
+        finished = True
+    finally:
+        if bar is not None:
+            bar.close()
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # stopped (a signal, Ctrl-C, an error): stop the workers, remove what they left
+            _stop_workers(pool, [p for p in multiprocessing.active_children() if p not in before])
+            with suppress(OSError):  # what is left, the next run removes
+                _sweep(out)
+    return records
