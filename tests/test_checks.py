@@ -25,3 +25,21 @@ def test_a_level_between_0_and_1_passes(level):
 def test_a_bad_level_says_what_to_write(level, message):
     with pytest.raises(ValueError, match=message):
         check_level(level)
+
+
+def test_every_public_level_argument_is_checked(small_cohort):
+    import pfps_stats as ps
+
+    with pytest.warns(ps.ModelWarning, match="events per variable"):
+        fit = ps.fit_logistic(small_cohort, "pfp ~ q_angle_deg", method="firth")
+    calls = [
+        lambda: ps.incidence(small_cohort, level=95),
+        lambda: fit.odds_ratios(level=95),
+        lambda: fit.predict_proba(small_cohort, level=95),
+        lambda: ps.plot_effect(fit, "q_angle_deg", level=95),
+        lambda: ps.roc_auc([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.7], level=95),
+        lambda: ps.meta_analysis([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], level=95),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="did you mean 0.95"):
+            call()

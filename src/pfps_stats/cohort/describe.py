@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import check_level
 from .._format import (
     SPEC_KEY,
     SUPPRESSED,
@@ -344,6 +345,7 @@ def incidence(
         ``binom.test``), wilson_low, wilson_high (Wilson score, as R's
         ``prop.test(correct = FALSE)``). The last row, ``all``, is the whole data.
     """
+    level = check_level(level)
     from statsmodels.stats.proportion import proportion_confint
 
     if outcome not in data:

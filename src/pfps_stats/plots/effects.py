@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
+from .._checks import check_level
 from ..cohort.variables import label
 from .theme import PALETTE, get_axes
 
@@ -72,6 +73,7 @@ def plot_effect(
     -------
     Axes
     """
+    level = check_level(level)
     ax = get_axes(ax)
     data = fit.design.data
     used = list(fit.design.variables)
