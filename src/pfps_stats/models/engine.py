@@ -6,16 +6,15 @@
   the likelihood-ratio statistic (exact to the root tolerance; MASS and logistf approximate the
   same quantity by interpolation or an iterative update).
 - :func:`lr_statistic`: likelihood-ratio test that one coefficient is zero.
-- :func:`batch_newton`: many weighted fits of one design at once (bootstrap replicates as
-  frequency weights), vectorised over replicates.
-- :func:`batch_fit`: the same, robustly (step halving), as rms's ``lrm.fit`` on separated
-  resamples, reporting what became of each replicate (converged, separated, singular, ...);
+- :func:`batch_fit`: many weighted fits of one design at once (bootstrap replicates as
+  frequency weights), vectorised over replicates, robustly (step halving) as rms's
+  ``lrm.fit`` on separated resamples, reporting what became of each replicate (converged, separated, singular, ...);
   also fits one small design per replicate (the bootstrap calibration refits).
 - :func:`separation_direction`: linear-programming check for complete or quasi-complete
   separation (Konis 2007).
 
 Validated against R: glm and MASS::confint (ML), logistf's published outputs (Firth), see
-``tests/test_models_reference.py``.
+``tests/models/test_models_reference.py`` and ``tests/models/test_performance.py``.
 """
 
 from __future__ import annotations
@@ -225,63 +224,6 @@ def separation_direction(X: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> np.
     direction = res.x
     direction[np.abs(direction) < 1e-9] = 0.0
     return direction
-
-
-def batch_newton(
-    X: np.ndarray,
-    y: np.ndarray,
-    W: np.ndarray,
-    *,
-    firth: bool = False,
-    beta0: np.ndarray | None = None,
-    max_iter: int = 50,
-    tol: float = 1e-8,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fit one design under many frequency-weight vectors at once.
-
-    Parameters
-    ----------
-    X : (n, p) array
-    y : (n,) array
-    W : (n, B) array
-        Frequency weights, one column per replicate (bootstrap counts).
-    firth : bool
-        Firth's modified score instead of the ML score.
-    beta0 : (p,) array, optional
-        Start for every replicate (the original fit is a good one).
-
-    Returns
-    -------
-    beta : (B, p) array
-    converged : (B,) bool array
-    """
-    n, p = X.shape
-    B = W.shape[1]
-    beta = np.tile(np.zeros(p) if beta0 is None else beta0, (B, 1))
-    converged = np.zeros(B, bool)
-    for _ in range(max_iter):
-        eta = X @ beta.T  # (n, B)
-        prob = special.expit(eta)
-        Wt = W * prob * (1 - prob)
-        info = np.einsum("ni,nb,nj->bij", X, Wt, X, optimize=True)
-        resid = W * (y[:, None] - prob)
-        if firth:
-            inv = np.linalg.inv(info)
-            h = np.einsum("ni,bij,nj->nb", X, inv, X, optimize=True) * Wt
-            resid = resid + h * (0.5 - prob)
-        score = np.einsum("ni,nb->bi", X, resid)
-        try:
-            step = np.linalg.solve(info, score[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = np.einsum("bij,bj->bi", np.linalg.pinv(info), score)
-        largest = np.max(np.abs(step), axis=1, keepdims=True)
-        step = np.where(largest > MAX_STEP, step * MAX_STEP / np.maximum(largest, 1e-300), step)
-        step[converged] = 0.0
-        beta = beta + step
-        converged |= np.max(np.abs(step), axis=1) < tol
-        if converged.all():
-            break
-    return beta, converged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,7 +448,7 @@ def batch_fit(
     stopped within its 11 iterations; it is kept here, with lrm.fit's last coefficients).
     Checked against lrm.fit on separated bootstrap samples and a separated calibration refit
     (tests/models/reference/perf_small_cases.R). Firth fits use Newton-Raphson with step
-    halving on the penalised log-likelihood. Unlike :func:`batch_newton`, a replicate whose
+    halving on the penalised log-likelihood. A replicate whose
     information matrix is singular is reported, not fitted by a pseudo-inverse.
     """
     y = np.asarray(y, float)
