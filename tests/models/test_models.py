@@ -437,3 +437,27 @@ def test_a_clustered_fit_is_built_whole():
     with pytest.raises(TypeError):
         fit.cluster["n_clusters"] = 1
     assert fit.bse_.iloc[1] > 0
+
+
+def test_profile_limits_on_near_separated_small_data_do_not_crash():
+    """40 recruits, few events, five factors (an outside review's case): the profile search
+    brackets each limit; a cold-start refit at a bracket end must not abort the table."""
+    data = ps.simulate_cohort(40, subgroup="military", seed=6)
+    factors = ["knee_ext_strength_nmkg", "hip_abd_strength_nkg", "q_angle_deg", "bmi", "sex"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ps.ModelWarning)
+        table = ps.odds_ratio_table(data, factors=factors)
+    fitted = table[table["ci_low_multi"].notna()]
+    assert len(fitted) == 5
+    assert (fitted["ci_low_multi"] <= fitted["or_multi"]).all()
+    assert (fitted["or_multi"] <= fitted["ci_high_multi"]).all()
+
+
+def test_a_fit_does_not_change_when_the_callers_frame_does(cohort):
+    data = cohort[["pfp", "bmi", "q_angle_deg"]].dropna().copy()
+    data["pfp"] = data["pfp"].astype(float)  # no row dropped, no cast: the case that shared
+    fit = _quiet_fit(data, "pfp ~ bmi + q_angle_deg")
+    before = fit.odds_ratios(per="sd")
+    data["bmi"] /= 2.2
+    pd.testing.assert_frame_equal(fit.odds_ratios(per="sd"), before)
+    assert list(fit.design.data.columns) == ["pfp", "bmi", "q_angle_deg"]

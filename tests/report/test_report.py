@@ -155,3 +155,36 @@ def test_show_aligns_text_left_and_numbers_right():
 
     left = re.findall(r"_row0_(col\d) \{\s*text-align: left;", styler.to_html())
     assert left == ["col0"], "only the column of words"
+
+
+def test_models_are_withheld_when_cases_are_fewer_than_min_cell():
+    rs = report.setup_report(subgroup="military")
+    assert rs.too_few_cases() == ""
+    cohort = rs.cohort
+    small = pd.concat([cohort[cohort["pfp"] == 1].iloc[:3], cohort[cohort["pfp"] == 0].iloc[:37]])
+    few = report.ReportSetup(rs.check, small, "military", 5)
+    assert "fewer than 5 runners with PFP" in few.too_few_cases()
+    enough = pd.concat([small, cohort[cohort["pfp"] == 1].iloc[3:5]])
+    assert report.ReportSetup(rs.check, enough, "military", 5).too_few_cases() == ""
+    open_ = report.ReportSetup(rs.check, small, "military", None)
+    assert open_.too_few_cases() == "", "without suppression nothing is withheld"
+
+
+def test_comparison_estimates_from_few_cases_are_suppressed():
+    table = pd.DataFrame(
+        {
+            "label": ["BMI", "Q angle"],
+            "n": [40, 400],
+            "events": [3, 40],
+            "smd": [-1.2, 0.1],
+            "smd_low": [-2.0, -0.1],
+            "smd_high": [-0.4, 0.3],
+        }
+    )
+    summary = report.comparison_summary(table, min_cell=5).set_index("factor")
+    assert summary.loc["BMI", "n_events"] == "<5"
+    assert summary.loc["BMI", "local_smd"] == report.SUPPRESSED
+    assert summary.loc["Q angle", "local_smd"] == "0.10 (-0.10, 0.30)"
+    assert report.comparison_summary(table).set_index("factor").loc["BMI", "local_smd"] == (
+        "-1.20 (-2.00, -0.40)"
+    )

@@ -442,6 +442,12 @@ class MetaResult:
         levels = list(dict.fromkeys(groups))
         if len(levels) < 2:
             raise ValueError("subgroup analysis needs at least two subgroups")
+        if len(levels) >= self.k:
+            raise ValueError(
+                f"{self.k} studies in {len(levels)} subgroups leave no residual degrees of "
+                "freedom: the test for subgroup differences cannot be computed (metafor's rma "
+                "refuses too). Pool studies into fewer subgroups, or report each study alone."
+            )
         rows = []
         for level in levels:
             keep = (groups == level).to_numpy()

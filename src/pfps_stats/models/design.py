@@ -81,7 +81,8 @@ class Design:
     rows : Index
         Index labels of the rows used.
     data : DataFrame
-        The rows used (do not modify).
+        A copy of the rows and columns used (outcome, formula variables, cluster column);
+        changing the caller's frame later does not change it. Do not modify it.
     dropped : mapping
         Rows left out for missing values, per column.
     n_dropped : int
@@ -260,7 +261,8 @@ def build_design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ())
     incomplete = np.zeros(len(data), bool)
     for mask in missing.values():
         incomplete |= mask
-    sub = data.loc[~incomplete] if incomplete.any() else data
+    # A copy of the columns used, so that a fit never changes when the caller's frame does.
+    sub = data.loc[~incomplete, used].copy() if incomplete.any() else data[used].copy()
     # patsy reads a bool outcome as a category (two columns, first = False) and a nullable
     # integer as objects: hand it 0/1 floats. Empty category levels (a subset of a cohort)
     # would become constant columns: drop them.

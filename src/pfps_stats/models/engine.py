@@ -202,10 +202,30 @@ def profile_interval(
             limits.append(sign * np.inf)
             continue
         cache["start"] = fit.beta.copy()
-        limits.append(
-            optimize.brentq(excess, min(inner, outer), max(inner, outer), xtol=1e-9, rtol=1e-12)
-        )
+        try:
+            limit = optimize.brentq(
+                excess, min(inner, outer), max(inner, outer), xtol=1e-9, rtol=1e-12
+            )
+        except ValueError:
+            # On near-separated data the constrained fits from a cold start can land on the
+            # other side of the cut-off at a bracket end; bisect with the signs the search
+            # found (excess(inner) >= 0 > excess(outer)), warm-starting each fit.
+            limit = _bisect(excess, inner, outer)
+        limits.append(limit)
     return limits[0], limits[1]
+
+
+def _bisect(func, inside: float, outside: float, iterations: int = 60) -> float:
+    """The crossing of ``func`` between ``inside`` (func >= 0) and ``outside`` (func < 0)."""
+    for _ in range(iterations):
+        middle = 0.5 * (inside + outside)
+        if func(middle) < 0:
+            outside = middle
+        else:
+            inside = middle
+        if abs(outside - inside) <= 1e-9 * max(1.0, abs(middle)):
+            break
+    return 0.5 * (inside + outside)
 
 
 def separation_direction(X: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> np.ndarray | None:

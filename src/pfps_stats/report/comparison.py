@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._format import SUPPRESSED
 from .._format import estimate_ci as format_estimate_ci
 from .._format import n_events as format_n_events
 from .._format import p_value as format_p_value
+
+_ESTIMATES = (
+    "local_smd",
+    "local_or_per_sd",
+    "difference",
+    "verdict",
+    "updated_smd",
+)
 
 
 def comparison_summary(
@@ -20,7 +29,9 @@ def comparison_summary(
         From :func:`~pfps_stats.compare_with_evidence`.
     digits : int
     min_cell : int, optional
-        Small-cell suppression of "n (events)", as :func:`format_odds_ratio_table`.
+        Small-cell suppression of "n (events)", as :func:`format_odds_ratio_table`; a factor
+        with fewer than ``min_cell`` cases (or non-cases) also has its local estimates,
+        difference, verdict and update shown as "suppressed".
 
     Returns
     -------
@@ -56,6 +67,16 @@ def comparison_summary(
             verdict = "-" if estimable else "not estimable in these data"
         elif not pd.isna(row.get("same_population")) and not row["same_population"]:
             verdict += " (another population)"
+        if min_cell is not None and min(row["events"], row["n"] - row["events"]) < min_cell:
+            # Estimates from fewer than min_cell cases (or non-cases) could give them back.
+            rows.append(
+                {
+                    "factor": row["label"],
+                    "n_events": format_n_events(row["n"], row["events"], min_cell),
+                    **dict.fromkeys(_ESTIMATES, SUPPRESSED),
+                }
+            )
+            continue
         rows.append(
             {
                 "factor": row["label"],

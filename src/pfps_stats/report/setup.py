@@ -11,6 +11,7 @@ import pandas as pd
 from ..cohort.load import CohortCheck, check_cohort
 from ..cohort.quality import in_subgroup
 from ..cohort.synthetic import DEMO_COHORT
+from ..cohort.variables import OUTCOME
 from .display import quiet_warnings, synthetic_banner
 from .suppression import suppress_small_counts
 
@@ -43,6 +44,26 @@ class ReportSetup:
         (``ps.incidence``, ``ps.table_one``, ``outcome_counts``, ``format_odds_ratio_table``)
         give the same with ``min_cell=rs.min_cell``."""
         return table if self.min_cell is None else suppress_small_counts(table, self.min_cell)
+
+    def too_few_cases(self, outcome: str = OUTCOME) -> str:
+        """Why models are withheld from this report, or '' when they are not.
+
+        With suppression on, a cohort with fewer than ``min_cell`` runners with (or without)
+        the outcome gets no models: their estimates, intervals, notes ("events per variable
+        0.4") and error messages would give the hidden count back.
+        """
+        if self.min_cell is None or outcome not in self.cohort:
+            return ""
+        y = pd.to_numeric(self.cohort[outcome], errors="coerce").dropna()
+        cases, others = int((y == 1).sum()), int((y == 0).sum())
+        if min(cases, others) >= self.min_cell:
+            return ""
+        who = "runners with PFP" if cases < self.min_cell else "runners without PFP"
+        return (
+            f"Not shown: fewer than {self.min_cell} {who} in this group, so models, intervals "
+            "and their notes could reveal the count. Pool subgroups, or run without "
+            "small-cell suppression for internal use."
+        )
 
     def header(self) -> str:
         """HTML: the SYNTHETIC banner (when simulated) and one line on what is analysed."""
