@@ -82,3 +82,13 @@ def test_problem_counts_keep_column_level_problems_as_written():
     counts = quality.problem_counts(check.file_problems)
     assert (counts["n_rows"] == 1).all()
     assert any("lbs" in p for p in counts["problem"]), "a header's unit is no row value"
+
+
+def test_summary_for_reports_hides_small_missing_counts(small_cohort):
+    data = small_cohort.copy()
+    data.loc[data.index[:2], "bmi"] = float("nan")
+    table = quality.summarise_variables(data, min_cell=5).set_index("variable")
+    assert table.loc["bmi", "missing"] == "<5"
+    assert {"n", "min", "max"}.isdisjoint(table.columns), "n - missing would give it back"
+    assert isinstance(table.loc["bmi", "mean"], float)
+    assert quality.summarise_variables(data).set_index("variable").loc["bmi", "missing"] == 2

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .._format import SPEC_KEY, rate_table_spec, suppress_rate_table
+from .._format import SPEC_KEY, SUPPRESSED, count, rate_table_spec, suppress_rate_table
 from .variables import OUTCOME, VARIABLES
 
 
-def summarise_variables(data: pd.DataFrame) -> pd.DataFrame:
+def summarise_variables(data: pd.DataFrame, *, min_cell: int | None = None) -> pd.DataFrame:
     """Summarise every canonical numeric variable of a cohort, in its unit.
+
+    Parameters
+    ----------
+    data : DataFrame
+    min_cell : int, optional
+        For reports: a missing count below it reads ``"<5"``; ``n`` (rows minus missing, which
+        would give it back), ``min`` and ``max`` (one runner's value each) are left out, and so
+        is the whole summary of a variable measured in fewer than ``min_cell`` runners.
 
     Returns
     -------
@@ -39,7 +47,17 @@ def summarise_variables(data: pd.DataFrame) -> pd.DataFrame:
                 "plausible_high": var.plausible[1] if var.plausible else None,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if min_cell is None or table.empty:
+        return table
+    table = table.drop(columns=["n", "min", "max"])
+    few = table["missing"].astype(int).to_numpy()
+    measured = len(data) - few
+    stats = ["mean", "sd", "median"]
+    table[stats] = table[stats].astype(object)
+    table.loc[measured < min_cell, stats] = SUPPRESSED
+    table["missing"] = [count(k, min_cell) if k else "0" for k in few]  # none missing: public
+    return table
 
 
 def in_subgroup(data: pd.DataFrame, subgroup: str | None) -> pd.DataFrame:
