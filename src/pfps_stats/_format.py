@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 #: Count columns that small-cell suppression looks at by default.
 COUNT_COLUMNS = ("n", "events", "runners", "cases", "k")
@@ -96,8 +97,6 @@ SPEC_KEY = "pfps_counts"
 #: The ``DataFrame.attrs`` key of a table already suppressed, with its ``min_cell``.
 DONE_KEY = "pfps_min_cell"
 
-_TOL = 1e-9
-
 
 def hidden_marker(min_cell: int, small: bool) -> str:
     """``"<5"`` for a small count, ``"suppressed"`` for one hidden to protect another."""
@@ -113,6 +112,7 @@ def protect(
     public=(),
     zero_ok=(),
     together=(),
+    ranges=None,
 ) -> tuple[set, set]:
     """Which cells of a table to hide so that no hidden count can be worked out.
 
@@ -133,20 +133,25 @@ def protect(
         Keys shown when they are 0 (a missing count of 0 discloses nothing about anyone).
     together : list of key groups
         Keys shown in one cell ("n (events)"): hiding one hides all.
+    ranges : mapping, optional
+        Bounds ``(low, high)`` a reader knows for a cell never shown (the non-missing count
+        of a column whose summary is shown is ``min_cell`` or more); default 0 or more.
 
     Returns
     -------
     small, hidden : set, set
         ``small``: the cells below ``min_cell`` (read "<5"); ``hidden``: those, the cells
         shown ``together`` with them, and every cell hidden to protect them (read
-        "suppressed"). When no cell is hidden, no hidden count
-        is determined by the relations (linear algebra on every relation at once), nor pinned
-        by a relation and the bounds the markers give (0-4 for "<5", 5 or more for
-        "suppressed").
+        "suppressed"). On return, no hidden count takes one value in every integer
+        solution of all the relations at once, with the shown and public values and the
+        bounds the markers give (0-4 for "<5", 1-4 for a ``zero_ok`` one; 5 or more for
+        "suppressed", 0 or more for a ``zero_ok`` one) and ``ranges`` (an exact audit: an
+        integer program per hidden cell looks for a solution giving it another value).
     """
     keys = list(values)
     index = {k: i for i, k in enumerate(keys)}
     shown, public, zero_ok = set(shown), set(public), set(zero_ok)
+    ranges = {k: (float(lo), float(hi)) for k, (lo, hi) in (ranges or {}).items()}
     groups: dict = {}
     for group in together:
         for k in group:
@@ -172,48 +177,50 @@ def protect(
             return (1.0 if k in zero_ok else 0.0), float(min_cell - 1)
         if k in hidden_now and k not in partners:  # "suppressed": not small, or it would be
             return (0.0 if k in zero_ok else float(min_cell)), np.inf
-        return 0.0, np.inf  # never shown, or under a partner's "<5"
+        return ranges.get(k, (0.0, np.inf))  # never shown, or under a partner's "<5"
 
-    def determined(hidden_now) -> list:
+    truth = {k: float(values[k]) for k in keys}
+
+    def determined(hidden_now, cells=None) -> list:
+        """The cells of ``cells`` (default: every hidden one) that take one value in every
+        integer solution of all the relations at once, with the shown values fixed and the
+        bounds of the markers and ``ranges`` (the truth is one solution; look for another)."""
         unknown = [k for k in keys if k in hidden_now or k not in visible_kinds]
-        if not unknown:
+        cells = [k for k in (keys if cells is None else cells) if k in hidden_now]
+        if not unknown or not cells:
             return []
-        cols = [index[k] for k in unknown]
-        sub = matrix[:, cols]
-        found = set()
-        if sub.size and np.abs(sub).max() > 0:
-            _, s, vt = np.linalg.svd(sub)
-            rank = int((s > _TOL * max(1.0, s.max())).sum())
-            null = vt[rank:]
-            for j, k in enumerate(unknown):
-                if k in hidden_now and (null.shape[0] == 0 or np.abs(null[:, j]).max() < 1e-7):
-                    found.add(k)
-        # One relation at a time, with the bounds the markers give away.
-        for row in matrix:
-            members = [keys[i] for i in np.flatnonzero(row)]
-            open_here = [k for k in members if k in hidden_now or k not in visible_kinds]
-            rest = -sum(row[index[k]] * values[k] for k in members if k not in open_here)
-            span = {}
-            for k in open_here:
-                a = row[index[k]]
-                low, high = bounds(k, hidden_now)
-                span[k] = (min(a * low, a * high), max(a * low, a * high))
-            for k in open_here:
-                if k not in hidden_now or k in found:
+        col = {k: j for j, k in enumerate(unknown)}
+        sub = matrix[:, [index[k] for k in unknown]]
+        fixed = [index[k] for k in keys if k not in col]
+        rhs = -matrix[:, fixed] @ np.array([truth[keys[i]] for i in fixed])
+        keep = np.abs(sub).sum(axis=1) > 0
+        constraints = [LinearConstraint(sub[keep], rhs[keep], rhs[keep])] if keep.any() else []
+        low = np.array([bounds(k, hidden_now)[0] for k in unknown])
+        high = np.array([bounds(k, hidden_now)[1] for k in unknown])
+        integral = np.ones(len(unknown))
+        others: list = []  # integer solutions found in this call, as {key: value}
+        found = []
+        for k in cells:
+            if any(abs(sol.get(k, truth[k]) - truth[k]) > 0.5 for sol in others):
+                continue  # a solution already seen gives it another value
+            j, t = col[k], truth[k]
+            for lo_j, hi_j in ((low[j], t - 1), (t + 1, high[j])):
+                if lo_j > hi_j:
                     continue
-                others_lo = sum(span[o][0] for o in open_here if o != k)
-                others_hi = sum(span[o][1] for o in open_here if o != k)
-                a = row[index[k]]
-                low, high = sorted(((rest - others_hi) / a, (rest - others_lo) / a))
-                own_lo, own_hi = bounds(k, hidden_now)
-                low, high = max(low, own_lo), min(high, own_hi)
-                if (
-                    np.isfinite(low)
-                    and np.isfinite(high)
-                    and (np.floor(high + _TOL) == np.ceil(low - _TOL))
-                ):
-                    found.add(k)
-        return [k for k in keys if k in found]
+                lo, hi = low.copy(), high.copy()
+                lo[j], hi[j] = lo_j, hi_j
+                res = milp(
+                    np.zeros(len(unknown)),
+                    constraints=constraints,
+                    integrality=integral,
+                    bounds=Bounds(lo, hi),
+                )
+                if res.status == 0:
+                    others.append(dict(zip(unknown, np.round(res.x), strict=True)))
+                    break
+            else:
+                found.append(k)
+        return found
 
     def neighbours(k) -> list:
         near = set()
@@ -223,10 +230,14 @@ def protect(
 
     while True:
         leaks = determined(hidden)
-        if not leaks:
-            return small, hidden
+        # Cells hidden to protect others that the rest gives back anyway (5 or more, and
+        # known), once no small cell is: showing them changes nothing a reader can work out.
+        free = {k for k in leaks if k not in small and k not in partners}
+        free = {k for k in free if (groups.get(k, set()) & shown) <= free}
+        if free == set(leaks):
+            return small, hidden - free
         leak = leaks[0]
-        open_cells = [k for k in keys if k in shown and k not in public and k not in hidden]
+        open_cells = [k for k in keys if k in shown and k not in public | hidden]
         if not open_cells:
             return small, hidden | (shown - public)
         near = set(neighbours(leak))
@@ -234,7 +245,7 @@ def protect(
         choice = ordered[0]
         for candidate in ordered[:40]:
             trial = hidden | {candidate} | (groups.get(candidate, set()) & shown)
-            if leak not in determined(trial):
+            if not determined(trial, [leak]):
                 choice = candidate
                 break
         hidden |= {choice} | (groups.get(choice, set()) & shown)
@@ -266,6 +277,10 @@ def protect_rates(
             relations.append(((kind, total), [(kind, i) for i in parts]))
     shown = [(kind, i) for i in rows for kind in ("n", "k")]
     public = [("n", total)] if total is not None else []
+    if total is not None and min(values[("k", total)], values[("m", total)]) >= min_cell:
+        # The outcome totals are public: Table 1 and the odds-ratio table of the same report
+        # show them, so they are known to the audit and never hidden to protect a cell.
+        public += [("k", total), ("m", total)]
     small, hidden = protect(values, relations, min_cell, shown=shown, public=public)
 
     def marker(cell):

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
 from statsmodels.stats.proportion import proportion_confint
 
 import pfps_stats as ps
@@ -48,6 +49,48 @@ def solve(known: dict, relations: list[tuple[object, list[object]]]) -> dict:
                 known[cell] = known[total] - sum(known[p] for p in parts if p != cell)
             changed = True
     return known
+
+
+def exact_attack(known: dict, relations: list, hidden: dict, limits: dict | None = None) -> dict:
+    """The hidden cells that every integer solution agrees on: for each cell of ``hidden``
+    (cell: (low, high), the bounds its marker gives), its smallest and largest value over
+    all ``total = sum(parts)`` relations at once, the ``known`` values, and the bounds
+    (``limits`` for cells never shown; otherwise 0 or more). Equal ends: recovered."""
+    limits = dict(limits or {})
+    cells = {c for total, parts in relations for c in (total, *parts)} | set(hidden)
+    unknown = sorted((c for c in cells if c not in known), key=repr)
+    index = {c: i for i, c in enumerate(unknown)}
+    rows, rhs = [], []
+    for total, parts in relations:
+        row, b = np.zeros(len(unknown)), 0.0
+        for cell, sign in [(total, 1.0)] + [(p, -1.0) for p in parts]:
+            if cell in index:
+                row[index[cell]] += sign
+            else:
+                b -= sign * known[cell]
+        if row.any():
+            rows.append(row)
+            rhs.append(b)
+        else:
+            assert abs(b) < 1e-9, "the shown values contradict the relations"
+    span = [hidden.get(c, limits.get(c, (0, np.inf))) for c in unknown]
+    bounds = Bounds([lo for lo, _ in span], [hi for _, hi in span])
+    constraints = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
+    integrality = np.ones(len(unknown))
+    recovered = {}
+    for cell in hidden:
+        if cell not in index:
+            continue
+        ends = []
+        for sign in (1.0, -1.0):
+            cost = np.zeros(len(unknown))
+            cost[index[cell]] = sign
+            res = milp(cost, constraints=constraints, integrality=integrality, bounds=bounds)
+            assert res.status in (0, 3), f"the shown values are infeasible: {res.message}"
+            ends.append(None if res.status == 3 else round(res.x[index[cell]]))
+        if ends[0] is not None and ends[0] == ends[1]:
+            recovered[cell] = ends[0]
+    return recovered
 
 
 def number(cell) -> float | None:
@@ -236,6 +279,92 @@ def _read_count(cell):
     return int(cell), None
 
 
+def attack_table_one(
+    data: pd.DataFrame, table: pd.DataFrame, public: dict | None = None, *, exact: bool = True
+) -> None:
+    """Play the exact attacker on a Table 1 made with ``min_cell=MIN``: every relation at
+    once (n row, levels to columns, levels and missing to n, columns to overall), the bounds
+    the markers give ("<5": 0-4, a missing "<5": 1-4; "suppressed": 5 or more, a missing one
+    0 or more), the denominators that shown percentages give, whether a column's summary of
+    a numeric variable is shown (5 or more non-missing) or "<5" (fewer), and ``public``
+    counts known from other tables of the report (("n", column): the outcome totals)."""
+    cols = ("overall", "pfp_0", "pfp_1")
+    groups = {"overall": data, "pfp_0": data[data["pfp"] == 0], "pfp_1": data[data["pfp"] == 1]}
+    truth, known, hidden, limits, relations = {}, {}, {}, {}, []
+
+    def read(key, cell, true, small_low=0, suppressed_low=MIN):
+        truth[key] = true
+        k, pct = _read_count(cell)
+        if k is None:
+            assert marker_ok(cell), cell
+            small = cell == f"<{MIN}"
+            if small:
+                assert true < MIN
+            hidden[key] = (small_low, MIN - 1) if small else (suppressed_low, np.inf)
+        else:
+            assert k == true, "a shown count is true"
+            assert k >= MIN or (small_low == 1 and k == 0), "a small count is shown"
+            known[key] = k
+        return k, pct
+
+    n_row = table.iloc[0]
+    for c in cols:
+        read(("n", c), n_row[c], len(groups[c]))
+    relations.append((("n", "overall"), [("n", "pfp_0"), ("n", "pfp_1")]))
+    for name in table["variable"].iloc[1:].unique():
+        rows = table[table["variable"] == name]
+        s = {c: groups[c][name] for c in cols}
+        for c in cols:
+            truth[("missing", name, c)] = int(s[c].isna().sum())
+            truth[("nonmissing", name, c)] = int(s[c].notna().sum())
+            relations.append((("n", c), [("nonmissing", name, c), ("missing", name, c)]))
+        for key in ("missing", "nonmissing"):
+            relations.append(((key, name, "overall"), [(key, name, "pfp_0"), (key, name, "pfp_1")]))
+        missing = rows["missing"].iloc[0]
+        if isinstance(missing, str) or not pd.isna(missing):
+            read(("missing", name, "overall"), missing, truth[("missing", name, "overall")], 1, 0)
+        levels = [lv for lv in rows["level"] if isinstance(lv, str)]
+        if not levels:  # numeric: a summary shown is of 5 or more runners
+            row = rows.iloc[0]
+            for c in cols:
+                thin = row[c] == f"<{MIN}"
+                assert thin == (truth[("nonmissing", name, c)] < MIN) or row[c] == "suppressed"
+                if row[c] != "suppressed":
+                    limits[("nonmissing", name, c)] = (0, MIN - 1) if thin else (MIN, np.inf)
+            continue
+        any_hidden = False
+        for _, row in rows.iterrows():
+            level = row["level"]
+            for c in cols:
+                key = ("level", name, level, c)
+                k, pct = read(key, row[c], int((s[c] == level).sum()))
+                any_hidden |= k is None
+                denominator = from_rate(k, pct / 100 if pct else None, 3)
+                if denominator is not None:
+                    assert denominator == truth[("nonmissing", name, c)]
+                    known[("nonmissing", name, c)] = denominator
+            relations.append(
+                (("level", name, level, "overall"), [("level", name, level, p) for p in cols[1:]])
+            )
+        for c in cols:
+            relations.append((("nonmissing", name, c), [("level", name, lv, c) for lv in levels]))
+        if any_hidden:
+            for column in ("smd", "p_value"):
+                value = rows[column].iloc[0]
+                assert value == "suppressed" or pd.isna(value), (
+                    "the SMD and p-value of a variable with hidden cells can give them back"
+                )
+    for c, value in (public or {}).items():
+        known[("n", c)] = value
+    if exact:
+        recovered = exact_attack(known, relations, hidden, limits)
+    else:
+        recovered = {c: v for c, v in solve(known, relations).items() if c in hidden}
+    leaked = {cell: v for cell, v in recovered.items() if v == truth[cell]}
+    assert leaked == recovered, "the attacker is wrong"
+    assert not leaked, f"hidden cells recovered: {leaked}"
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy on nearly constant tiny groups
 @SETTINGS
 @given(cohorts(max_groups=1, max_size=40))
@@ -243,69 +372,44 @@ def test_table_one_cannot_be_undone(data):
     data = data.assign(
         sex=pd.Categorical(data["sex"], categories=["F", "M"]), bmi=data["bmi"].astype(float)
     )
-    cols = ("overall", "pfp_0", "pfp_1")
+    # Known limit: in tiny cohorts (n public) the markers' bounds alone can pin counts
+    # (n = 8 with 4 cases and 4 non-cases, both "<5"), and hiding more cannot help; so here
+    # the attacker solves one relation at a time. The exact one plays the fixed cohorts below.
     table = ps.table_one(data, variables=["sex", "bmi"], min_cell=MIN)
-    groups = {"overall": data, "pfp_0": data[data["pfp"] == 0], "pfp_1": data[data["pfp"] == 1]}
-    truth, shown, known, relations = {}, {}, {}, []
-    n_row = table.iloc[0]
-    for c in cols:
-        truth[("n", c)] = len(groups[c])
-        shown[("n", c)], _ = _read_count(n_row[c])
-    relations.append((("n", "overall"), [("n", "pfp_0"), ("n", "pfp_1")]))
-    sex = table[table["variable"] == "sex"]
-    levels = sex["level"].tolist()
-    for c in cols:
-        for level in levels:
-            truth[(level, c)] = int((groups[c]["sex"] == level).sum())
-        truth[("missing", c)] = int(groups[c]["sex"].isna().sum())
-        truth[("nonmissing", c)] = int(groups[c]["sex"].notna().sum())
-    missing_cell = sex["missing"].iloc[0] if len(sex) else None  # no rows: nothing shown
-    shown[("missing", "overall")] = number(missing_cell)
-    if missing_cell is None:
-        pass
-    elif isinstance(missing_cell, str):
-        assert marker_ok(missing_cell)
-        if missing_cell == f"<{MIN}":
-            assert 1 <= truth[("missing", "overall")] < MIN
-    else:
-        assert missing_cell == truth[("missing", "overall")]
-        assert missing_cell == 0 or missing_cell >= MIN, "a small missing count is shown"
-    if shown[("missing", "overall")] == 0:
-        known[("missing", "pfp_0")] = known[("missing", "pfp_1")] = 0
-    for _, row in sex.iterrows():
-        level = row["level"]
-        for c in cols:
-            k, pct = _read_count(row[c])
-            shown[(level, c)] = k
-            if k is None:
-                assert marker_ok(row[c]), row[c]
-            else:
-                assert k == truth[(level, c)]
-                assert k >= MIN, "a small count is shown"
-                denominator = from_rate(k, pct / 100 if pct else None, 3)
-                if denominator is not None:
-                    known[("nonmissing", c)] = denominator
-        relations.append(((level, "overall"), [(level, "pfp_0"), (level, "pfp_1")]))
-        if any(marker_ok(row[c]) for c in cols):
-            for column in ("smd", "p_value"):
-                value = sex[column].iloc[0]
-                assert value == "suppressed" or pd.isna(value), (
-                    "the SMD and p-value of a variable with hidden cells can give them back"
-                )
-    for c in cols:
-        relations.append((("nonmissing", c), [(level, c) for level in levels]))
-        relations.append((("n", c), [("nonmissing", c), ("missing", c)]))
-    relations.append((("missing", "overall"), [("missing", "pfp_0"), ("missing", "pfp_1")]))
-    relations.append(
-        (("nonmissing", "overall"), [("nonmissing", "pfp_0"), ("nonmissing", "pfp_1")])
+    attack_table_one(data, table, exact=False)
+
+
+def _report_public(data: pd.DataFrame) -> dict:
+    """The outcome totals that the incidence table of the same report shows, if it does."""
+    inc = ps.incidence(data, by="subgroup", min_cell=MIN).set_index("group")
+    n, events = inc.loc["all", "n"], inc.loc["all", "events"]
+    if isinstance(events, str):
+        return {"overall": n}
+    return {"overall": n, "pfp_1": events, "pfp_0": n - events}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("seed", range(100, 130))
+def test_table_one_of_small_cohorts_cannot_be_undone_with_the_incidence_table(seed):
+    # Seed 110: n 40; F <5/<5/<5; M suppressed/32/<5; missing 0 gave F = 4, M1 = 4, F1 = 0.
+    data = ps.simulate_cohort(40, subgroup="military", seed=seed)
+    table = ps.table_one(data, min_cell=MIN)
+    attack_table_one(data, table, _report_public(data))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("seed", range(8))
+def test_table_one_of_mixed_cohorts_cannot_be_undone_with_the_incidence_table(seed):
+    rng = np.random.default_rng(seed)
+    data = pd.concat(
+        [
+            ps.simulate_cohort(int(rng.integers(5, 40)), subgroup=g, seed=seed + i)
+            for i, g in enumerate(("military", "adolescent", "recreational"))
+        ],
+        ignore_index=True,
     )
-    known.update({cell: v for cell, v in shown.items() if v is not None})
-    recovered = solve(known, relations)
-    assert_nothing_recovered(truth, shown, recovered)
-    bmi = table[table["variable"] == "bmi"].iloc[0]
-    for c in cols:
-        if groups[c]["bmi"].notna().sum() < MIN:
-            assert marker_ok(bmi[c]), "a summary of fewer than min_cell runners is shown"
+    table = ps.table_one(data, min_cell=MIN)
+    attack_table_one(data, table, _report_public(data))
 
 
 def test_table_one_n_row_and_missing_column_are_protected():

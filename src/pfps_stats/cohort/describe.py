@@ -242,8 +242,28 @@ def _protect_table_one(n_row: dict, blocks: list, groups: dict, min_cell: int | 
                 relations.append(
                     (("denominator", name, c), [("level", name, r["level"], c) for r in rows])
                 )
+    # The n row is public: the report's header gives n, and the incidence and odds-ratio
+    # tables give the events and non-events totals, unless one of them is small.
+    public = [("n", None, overall)]
+    if min(n_row[c] for c in parts) >= min_cell:
+        public += [("n", None, c) for c in parts]
+    # A numeric variable's summary is shown for min_cell or more runners, "<5" for fewer.
+    ranges = {
+        ("denominator", name, c): (0, min_cell - 1)
+        if n_values[c] < min_cell
+        else (min_cell, np.inf)
+        for name, kind, _, n_values in blocks
+        if kind == "continuous"
+        for c in columns
+    }
     small, hidden = protect(
-        values, relations, min_cell, shown=shown, public=[("n", None, overall)], zero_ok=zero_ok
+        values,
+        relations,
+        min_cell,
+        shown=shown,
+        public=public,
+        zero_ok=zero_ok,
+        ranges=ranges,
     )
     hide["small"], hide["hidden"] = small, hidden
     for name, kind, _, n_values in blocks:

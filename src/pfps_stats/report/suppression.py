@@ -14,10 +14,12 @@ The rule
    cases plus non-cases to n, levels plus missing to a column's n, a factor's levels to the
    cohort's events) must never leave exactly one hidden cell: the next smallest shown cell
    of that sum is hidden too, reading ``"suppressed"``. This repeats until no hidden count
-   is determined by the table's sums taken together (checked by linear algebra over all of
-   them at once), nor pinned to one value by a sum and the bounds the markers give away
-   (0-4 for ``"<5"``, 5 or more for ``"suppressed"``). The cohort's n is public (the report's
-   header gives it) and is never hidden to protect another cell.
+   takes one value in every integer solution of all the table's sums at once, with the
+   shown and public values and the bounds the markers give away (0-4 for ``"<5"``, 5 or
+   more for ``"suppressed"``): an exact audit, one integer program per hidden cell. The
+   cohort's n is public (the report's header gives it), and so are the events and
+   non-events totals unless one is small (the incidence and odds-ratio tables show them):
+   they are never hidden to protect another cell.
 
 Suppression works on numbers, before anything is formatted: formatted cells such as
 "n (events)" are made by :mod:`pfps_stats.report.formatting` and :func:`~pfps_stats.table_one`
