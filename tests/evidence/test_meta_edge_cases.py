@@ -174,6 +174,6 @@ def test_infinite_or_all_missing_effects_are_refused(yi, vi, message):
 
 
 def test_subgroups_with_one_study_each_are_refused():
-    result = meta_analysis([0.1, 0.4, 0.2], [0.02, 0.03, 0.04])
+    result = meta_analysis([0.1, 0.4, 0.2], [0.02, 0.03, 0.04], test="knha")
     with pytest.raises(ValueError, match="no residual degrees of freedom"):
         result.subgroups(["a", "b", "c"])
