@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -112,3 +114,86 @@ def test_simulate_refuses_a_negative_seed(tmp_path, capsys):
 def test_help_returns_0(capsys):
     assert main(["simulate", "--help"]) == 0
     assert "--out" in capsys.readouterr().out
+
+
+# -- validate: training logs and injury files ----------------------------------------------------
+TRAINING = Path(__file__).parent / "cohort" / "data" / "training"
+
+
+def test_validate_detects_a_strava_log(capsys):
+    path = TRAINING / "strava" / "R001" / "activities.csv"
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "8 rows read, 4 valid, 0 with problems, 4 set aside (not runs)" in out
+    assert "Read as a training log (from its columns" in out
+    assert "note: Recognised a Strava bulk export" in out
+
+
+def test_validate_a_folder_of_logs(capsys):
+    assert main(["validate", str(TRAINING / "strava")]) == 0
+    assert "training log" in capsys.readouterr().out
+
+
+def test_validate_garmin_needs_the_distance_unit(capsys):
+    path = str(TRAINING / "garmin_Activities.csv")
+    assert main(["validate", path]) == 1
+    assert "display setting" in capsys.readouterr().err
+    assert main(["validate", path, "--map", "Distance=distance_km:km"]) == 0
+    assert "5 valid" in capsys.readouterr().out
+
+
+def test_validate_a_log_with_problems_and_quarantine(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    path.write_text("runner_id,start,distance_km\nA,2025-05-01,5\nA,2025-05-02,-1\n")
+    out = tmp_path / "q.csv"
+    assert main(["validate", str(path), "--quarantine", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "zero or negative" in captured.err
+    assert pd.read_csv(out)["source_row"].tolist() == [2]
+
+
+def test_validate_a_log_with_ambiguous_dates_needs_dayfirst(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    path.write_text("runner_id,start,distance_km\nA,03/04/2025,5\n")
+    assert main(["validate", str(path)]) == 1
+    assert "dayfirst" in capsys.readouterr().err
+    assert main(["validate", str(path), "--dayfirst"]) == 0
+    assert main(["validate", str(path), "--monthfirst"]) == 0
+
+
+def test_validate_detects_an_injury_file(capsys):
+    assert main(["validate", str(TRAINING / "injuries.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "7 rows read, 7 valid, 0 with problems. Read as an injury file" in out
+    assert "Diagnoses not counted as PFP" in out
+
+
+def test_validate_kind_overrides_detection(capsys):
+    path = str(TRAINING / "injuries.csv")
+    assert main(["validate", path, "--kind", "injuries"]) == 0
+    assert "(as asked)" in capsys.readouterr().out
+    # Read as a cohort, the injury file lacks the outcome column.
+    assert main(["validate", path, "--kind", "cohort"]) == 1
+    assert "pfp" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("Distance=distance", "'distance' is not a training-log column"),
+        ("Distance=distance_km:furlong", "'furlong' is not a unit"),
+        ("Distance", "--map wants SOURCE=NAME"),
+    ],
+)
+def test_validate_bad_log_map_is_a_usage_error(capsys, item, message):
+    path = str(TRAINING / "garmin_Activities.csv")
+    assert main(["validate", path, "--map", item]) == 2
+    assert message in _one_line_error(capsys)
+
+
+def test_validate_refuses_a_quarantine_inside_the_log_folder(tmp_path, capsys):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "R1.csv").write_text("date,distance_km\n2025-05-01,-5\n")
+    assert main(["validate", str(folder), "--quarantine", str(folder / "q.csv")]) == 2
+    assert "inside the input folder" in _one_line_error(capsys)

@@ -71,7 +71,111 @@ def _mapping(items: list[str]) -> dict:
     return mapping
 
 
+def _table_mapping(items: list[str], kind: str) -> dict:
+    """--map for a training log or an injury file: SOURCE=NAME[:UNIT], NAME '-' ignores."""
+    from .cohort.injuries import INJURY_COLUMNS
+    from .cohort.training_log import DISTANCE_UNITS, DURATION_UNITS, LOG_COLUMNS
+
+    names = LOG_COLUMNS if kind == "log" else INJURY_COLUMNS
+    units = {"distance_km": DISTANCE_UNITS, "duration_min": tuple(DURATION_UNITS)}
+    what = "training-log" if kind == "log" else "injury"
+    mapping: dict = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source:
+            raise _UsageError(
+                f"pfps-stats validate: --map wants SOURCE=NAME or SOURCE=NAME:UNIT "
+                f"(e.g. --map Distance=distance_km:mi, or Notes=- to ignore a column), not "
+                f"{item!r}"
+            )
+        name, _, unit = target.partition(":")
+        if name in ("", "-"):
+            mapping[source] = None
+            continue
+        if name not in names:
+            raise _UsageError(
+                f"pfps-stats validate: --map {item}: {name!r} is not a {what} column "
+                f"(it reads: {', '.join(names)})"
+            )
+        if unit and unit not in units.get(name, ()):
+            accepted = ", ".join(units.get(name, ())) or "none"
+            raise _UsageError(
+                f"pfps-stats validate: --map {item}: {unit!r} is not a unit pfps_stats reads "
+                f"for {name} (it reads: {accepted})"
+            )
+        mapping[source] = (name, unit) if unit else name
+    return mapping
+
+
+def _detect_kind(path: str) -> str:
+    """cohort, log or injuries, from the file's columns (a folder is a log)."""
+    from ._exceptions import DataValidationError
+    from .cohort.injuries import looks_like_injuries
+    from .cohort.readers import read_table
+    from .cohort.training_log import looks_like_training_log
+
+    if Path(path).is_dir():
+        return "log"
+    try:
+        columns = list(read_table(path, keep_duplicate_names=True).frame.columns)
+    except DataValidationError:
+        return "cohort"  # the cohort check reports why the file cannot be read
+    if looks_like_training_log(columns):
+        return "log"
+    if looks_like_injuries(columns):
+        return "injuries"
+    return "cohort"
+
+
 def _validate(args: argparse.Namespace) -> int:
+    kind = args.kind if args.kind != "auto" else _detect_kind(args.path)
+    if kind != "cohort":
+        return _validate_table(args, kind)
+    return _validate_cohort(args)
+
+
+def _validate_table(args: argparse.Namespace, kind: str) -> int:
+    """Validate a training log (file or folder) or an injury file, as `validate` a cohort."""
+    from ._exceptions import DataValidationError
+    from .cohort.injuries import check_injuries
+    from .cohort.load import write_csv_atomic
+    from .cohort.training_log import check_log_quarantine_path, check_training_log
+
+    mapping = _table_mapping(args.map, kind)
+    if args.quarantine:
+        try:
+            check_log_quarantine_path(args.quarantine, args.path)
+        except ValueError as exc:
+            raise _UsageError(f"pfps-stats validate: --quarantine: {exc}") from None
+    try:
+        if kind == "log":
+            check = check_training_log(args.path, mapping, dayfirst=args.dayfirst)
+        else:
+            check = check_injuries(args.path, mapping, dayfirst=args.dayfirst)
+    except DataValidationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    what = "a training log" if kind == "log" else "an injury file"
+    how = "as asked" if args.kind != "auto" else "from its columns; --kind chooses"
+    line = (
+        f"{check.source}: {check.n_input} rows read, {len(check.data)} valid, "
+        f"{len(check.quarantined)} with problems"
+    )
+    if kind == "log":
+        line += f", {len(check.set_aside)} set aside (not runs)"
+    print(f"{line}. Read as {what} ({how}).")
+    for note in check.notes:
+        print(f"note: {note}")
+    if len(check.problems):
+        print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
+        if args.quarantine and not len(check.file_problems):
+            write_csv_atomic(check.quarantined, Path(args.quarantine))
+            print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
+        return 1
+    return 0
+
+
+def _validate_cohort(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ._exceptions import DataValidationError
@@ -177,8 +281,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check a cohort file and list every problem")
+    p = sub.add_parser(
+        "validate",
+        help="check a cohort, training log or injury file and list every problem",
+        description="Check a cohort file, a training log (file or folder of per-runner "
+        "exports) or an injury file, and list every problem. The kind is detected from the "
+        "columns unless --kind says it.",
+    )
     p.add_argument("path")
+    p.add_argument(
+        "--kind",
+        choices=["auto", "cohort", "log", "injuries"],
+        default="auto",
+        help="what the file is (default: detected from its columns; a folder is a log)",
+    )
+    order = p.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=True,
+        default=None,
+        help="read numeric dates such as 03/04/2025 day first (logs and injury files)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=False,
+        help="read numeric dates such as 03/04/2025 month first (logs and injury files)",
+    )
     p.add_argument(
         "--map",
         action="append",

@@ -253,3 +253,42 @@ def test_excel_formula_computed_to_empty_text_is_not_a_problem(tmp_path):
             target.writestr(item, data)
     cohort = ps.load_cohort(path)
     assert cohort["notes"].isna().tolist() == [True, False]
+
+
+def test_written_csv_files_are_readable_by_others_as_ordinary_files(tmp_path):
+    import os
+    import stat
+
+    from pfps_stats.cohort.load import write_csv_atomic
+
+    target = tmp_path / "out.csv"
+    write_csv_atomic(pd.DataFrame({"a": [1]}), target)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    ("check", "text"),
+    [
+        ("check_cohort", "runner_id,sex,source_row,reasons\nR1,F,3,x\nR2,Q,4,y\n"),
+        (
+            "check_training_log",
+            "runner_id,start,distance_km,source_row\nR1,2025-01-05 07:00,5,7\nR2,x,5,8\n",
+        ),
+        (
+            "check_injuries",
+            "runner_id,onset,diagnosis,source_row\nR1,2025-01-05,PFPS,7\nR2,x,PFPS,8\n",
+        ),
+    ],
+)
+def test_a_source_column_named_like_the_quarantines_own_is_kept_renamed(tmp_path, check, text):
+    import pfps_stats as ps
+
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    result = getattr(ps, check)(path)
+    assert len(result.data) == 1
+    (row,) = result.quarantined.to_dict("records")
+    assert row["source_row"] == 2
+    assert str(row["source_row (in the file)"]) in {"4", "8"}

@@ -22,7 +22,7 @@ from .._exceptions import DataQualityWarning, DataValidationError
 from .columns import ColumnMatch, MappingTarget, match_columns
 from .readers import RawTable, read_frame, read_table
 from .units import UNITS, conversion_note, convert
-from .validation import problem_frame
+from .validation import CheckAccounting, problem_frame
 from .variables import OUTCOME, VARIABLES, Variable
 
 #: |recorded BMI - mass/height²| above this (kg/m²) is a problem. Rounding of height to 1 cm
@@ -35,7 +35,7 @@ _DECIMAL_COMMA = r"^([+-]?\d+),(\d+)$"
 
 
 @dataclass
-class CohortCheck:
+class CohortCheck(CheckAccounting):
     """Everything :func:`check_cohort` found.
 
     Attributes
@@ -63,22 +63,6 @@ class CohortCheck:
     n_input: int
     source: str
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def file_problems(self) -> pd.DataFrame:
-        """Problems with the whole file or a whole column (no row), which no quarantine fixes."""
-        return self.problems[self.problems["row"].isna()]
-
-    def summary(self) -> pd.Series:
-        """Row accounting: n_input, n_accepted, n_quarantined, n_problems."""
-        return pd.Series(
-            {
-                "n_input": self.n_input,
-                "n_accepted": len(self.data),
-                "n_quarantined": len(self.quarantined),
-                "n_problems": len(self.problems),
-            }
-        )
 
 
 def _as_raw(source: str | os.PathLike | pd.DataFrame) -> RawTable:
@@ -138,6 +122,11 @@ def check_cohort(
     ok = ~frame.index.isin(bad_rows)
     data = _assemble(values, matches, frame, frame.index[ok])
     quarantined = frame.loc[~ok].astype(object).copy()
+    # The set-aside table leads with source_row and reasons: a source column of either name
+    # is kept, renamed.
+    quarantined = quarantined.rename(
+        columns={c: f"{c} (in the file)" for c in ("source_row", "reasons") if c in quarantined}
+    )
     reasons = (
         problems_df.dropna(subset=["row"])
         .assign(reason=lambda d: d["column"].astype(str) + ": " + d["problem"])
@@ -260,12 +249,22 @@ def check_quarantine_path(
     return target
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` as CSV through a temporary file and an atomic rename, so a
     reader never sees a half-written file and a failure leaves the previous file in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary new file (mkstemp makes it 0600)
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             frame.to_csv(handle, index=False)
         os.replace(tmp, path)

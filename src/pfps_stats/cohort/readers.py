@@ -113,7 +113,7 @@ def _refuse_duplicate_names(names: list[str], source: str, letters: bool = True)
         raise DataValidationError(problem_frame(problems), source=source)
 
 
-def read_table(path: str | Path) -> RawTable:
+def read_table(path: str | Path, *, keep_duplicate_names: bool = False) -> RawTable:
     """Read a cohort file into a :class:`RawTable`.
 
     Supported: CSV (comma, semicolon, tab or pipe separated; UTF-8, Windows-1252 or Latin-1;
@@ -127,11 +127,15 @@ def read_table(path: str | Path) -> RawTable:
     are ignored with a note. Excel formula cells without a computed value are a problem of
     their column.
 
+    With ``keep_duplicate_names=True`` two columns may share a name (Strava's
+    ``activities.csv`` repeats ``Distance`` and ``Elapsed Time``): the frame then has repeated
+    column labels, to be told apart by position.
+
     Raises
     ------
     DataValidationError
         When the file is missing, empty, of an unknown type or cannot be parsed, or when two
-        columns have the same name.
+        columns have the same name (unless ``keep_duplicate_names``).
     """
     path = Path(path)
     source = path.name
@@ -151,27 +155,32 @@ def read_table(path: str | Path) -> RawTable:
     if path.stat().st_size == 0:
         raise _fail(source, "the file is empty (0 bytes).")
     if suffix in TEXT_SUFFIXES:
-        table = _read_csv(path.read_bytes(), source)
+        table = _read_csv(path.read_bytes(), source, keep_duplicate_names)
     elif suffix in EXCEL_SUFFIXES:
-        table = _read_excel(path, source)
+        table = _read_excel(path, source, keep_duplicate_names)
     elif suffix in {".parquet", ".pq"}:
         table = _read_parquet(path, source)
     else:
         table = _read_stat(path, source, suffix)
-    return _finish(table)
+    return _finish(table, keep_duplicate_names=keep_duplicate_names)
 
 
-def read_frame(frame: pd.DataFrame) -> RawTable:
+def read_frame(frame: pd.DataFrame, *, keep_duplicate_names: bool = False) -> RawTable:
     """Wrap a caller's DataFrame as a :class:`RawTable` (a deep copy: the caller's is untouched).
 
     Rows keep their index labels when these are unique integers, else are numbered from 1.
+    ``keep_duplicate_names`` as for :func:`read_table`.
     """
     frame = frame.copy(deep=True)
     keep_index = frame.index.is_unique and pd.api.types.is_integer_dtype(frame.index)
-    return _finish(RawTable(frame, "DataFrame", "dataframe"), renumber=not keep_index)
+    return _finish(
+        RawTable(frame, "DataFrame", "dataframe"),
+        renumber=not keep_index,
+        keep_duplicate_names=keep_duplicate_names,
+    )
 
 
-def _finish(table: RawTable, renumber: bool = True) -> RawTable:
+def _finish(table: RawTable, renumber: bool = True, keep_duplicate_names: bool = False) -> RawTable:
     frame = table.frame
     what = "DataFrame" if table.format == "dataframe" else "file"
     if frame.shape[1] == 0:
@@ -182,7 +191,8 @@ def _finish(table: RawTable, renumber: bool = True) -> RawTable:
         frame.index = pd.RangeIndex(1, len(frame) + 1)
     frame.index.name = "source_row"
     frame.columns = [str(c).strip() for c in frame.columns]
-    _refuse_duplicate_names(list(frame.columns), table.source, table.format != "dataframe")
+    if not keep_duplicate_names:
+        _refuse_duplicate_names(list(frame.columns), table.source, table.format != "dataframe")
     blank = frame.isna() | frame.astype(str).apply(lambda s: s.str.strip().eq(""))
     # A row the reader found a problem with is never blank: it is set aside with its reason.
     blank_rows = blank.all(axis=1) & ~frame.index.isin(_flagged_rows(table))
@@ -219,7 +229,11 @@ def _decode(data: bytes, source: str) -> tuple[str, str]:
 
 
 def _separator(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.strip()][:50]
+    # The first 50 non-blank lines decide; a long file is not split whole to find them.
+    head = text[: 1 << 16]
+    if len(text) > len(head):
+        head = head[: head.rfind("\n") + 1] or head
+    lines = [ln for ln in head.splitlines() if ln.strip()][:50]
     sample = "\n".join(lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -230,7 +244,7 @@ def _separator(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _read_csv(data: bytes, source: str) -> RawTable:
+def _read_csv(data: bytes, source: str, keep_duplicate_names: bool = False) -> RawTable:
     text, encoding = _decode(data, source)
     if not text.strip():
         raise _fail(source, "the file contains only blank space; there is no header or data.")
@@ -270,7 +284,8 @@ def _read_csv(data: bytes, source: str) -> RawTable:
         ) from None
     n_columns = header.shape[1]
     names = _header_names(list(cells.iloc[0, :n_columns]))
-    _refuse_duplicate_names(names, source)
+    if not keep_duplicate_names:
+        _refuse_duplicate_names(names, source)
     rows = cells.iloc[1:]
     frame = rows.iloc[:, :n_columns].set_axis(names, axis=1)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
@@ -326,7 +341,7 @@ def _sep_name(sep: str) -> str:
     return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[sep]
 
 
-def _read_excel(path: Path, source: str) -> RawTable:
+def _read_excel(path: Path, source: str, keep_duplicate_names: bool = False) -> RawTable:
     try:
         sheets, uncomputed = _excel_formulas(path)
         # header=None: the header row is read as it is (pandas would rename 'pfp' to 'pfp.1').
@@ -343,7 +358,8 @@ def _read_excel(path: Path, source: str) -> RawTable:
         frame = pd.DataFrame()
     else:
         names = _header_names(list(cells.iloc[0]))
-        _refuse_duplicate_names(names, source)
+        if not keep_duplicate_names:
+            _refuse_duplicate_names(names, source)
         frame = cells.iloc[1:].set_axis(names, axis=1)
     table = RawTable(frame, source, "excel")
     if len(sheets) > 1:

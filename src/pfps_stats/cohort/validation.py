@@ -13,7 +13,7 @@ import pandas as pd
 
 from .._exceptions import PROBLEM_COLUMNS, DataQualityWarning, DataValidationError
 
-__all__ = ["DataQualityWarning", "DataValidationError", "problem_frame"]
+__all__ = ["CheckAccounting", "DataQualityWarning", "DataValidationError", "problem_frame"]
 
 
 def problem_frame(problems: Iterable[Mapping]) -> pd.DataFrame:
@@ -27,3 +27,31 @@ def problem_frame(problems: Iterable[Mapping]) -> pd.DataFrame:
     frame["value"] = frame["value"].map(lambda v: None if v is None else str(v)).astype(object)
     frame["fix"] = frame["fix"].astype(object).where(frame["fix"].notna(), "")
     return frame
+
+
+class CheckAccounting:
+    """What every check result (``CohortCheck``, ``TrainingLogCheck``, ``InjuriesCheck``)
+    says about its rows: the problems no quarantine fixes, and where every row read went.
+
+    Expects the attributes ``data``, ``quarantined``, ``problems`` and ``n_input`` (and
+    ``set_aside`` when rows of another kind, such as bike rides in a training log, are set
+    aside).
+    """
+
+    data: pd.DataFrame
+    quarantined: pd.DataFrame
+    problems: pd.DataFrame
+    n_input: int
+
+    @property
+    def file_problems(self) -> pd.DataFrame:
+        """Problems with a whole file or column (no row), which no quarantine fixes."""
+        return self.problems[self.problems["row"].isna()]
+
+    def summary(self) -> pd.Series:
+        """Row accounting: n_input, n_accepted, (n_set_aside,) n_quarantined, n_problems."""
+        counts = {"n_input": self.n_input, "n_accepted": len(self.data)}
+        if hasattr(self, "set_aside"):
+            counts["n_set_aside"] = len(self.set_aside)
+        counts |= {"n_quarantined": len(self.quarantined), "n_problems": len(self.problems)}
+        return pd.Series(counts)
