@@ -18,7 +18,7 @@ import pfps_stats as ps
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "pfps_stats"
-LAYERS = ["cohort", "models", "plots", "evidence", "report", "batch"]
+LAYERS = ["cohort", "exposures", "models", "plots", "evidence", "report", "batch"]
 SHARED = {"_exceptions", "_format", "_checks"}  # leaf modules every layer may use
 
 
