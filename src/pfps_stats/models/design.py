@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import linalg
 
 from .._exceptions import ModelError
+from ..cohort.variables import VARIABLES, increment_label, label
 
 #: Function names that make a spline term.
 SPLINES = ("cr(", "bs(", "cc(", "te(")
@@ -234,8 +235,19 @@ def check_outcome(data: pd.DataFrame, outcome: str) -> None:
         )
 
 
-def build_design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ()) -> Design:
+def build_design(
+    data: pd.DataFrame,
+    formula: str,
+    *,
+    extra: Sequence[str] = (),
+    both_classes: bool = True,
+) -> Design:
     """Check ``data`` and ``formula`` and build the :class:`Design` of the complete rows.
+
+    ``extra`` columns (a cluster, a Cox model's start and stop times) are kept in
+    ``Design.data`` and their missing values drop rows too. ``both_classes=False`` skips the
+    check that the outcome takes both values (a Cox model's event indicator may be 1 on every
+    row, and it checks its events itself).
 
     Returns
     -------
@@ -315,13 +327,13 @@ def build_design(data: pd.DataFrame, formula: str, *, extra: Sequence[str] = ())
         n_dropped=int(incomplete.sum()),
         design_info=X.design_info,
     )
-    _check_design(design)
+    _check_design(design, both_classes=both_classes)
     return design
 
 
-def _check_design(d: Design) -> None:
+def _check_design(d: Design, *, both_classes: bool = True) -> None:
     events = int(d.y.sum())
-    if events in (0, len(d.y)):
+    if both_classes and events in (0, len(d.y)):
         raise ModelError(
             f"the outcome {d.outcome!r} is {int(d.y[0])} in all {len(d.y)} rows "
             f"used, so no odds ratio can be estimated"
@@ -418,3 +430,57 @@ def spline_variable(code: str) -> str | None:
 def _categorical_variable(code: str) -> str:
     m = re.match(r"C\(\s*([\w.]+)", code)
     return m.group(1) if m else code
+
+
+def per_increments(design: Design, per) -> dict[str, float]:
+    """The increment of each numeric main effect that an odds or hazard ratio is per.
+
+    Parameters
+    ----------
+    design : Design
+    per : None, "sd", "clinical" or dict
+        None: per unit (empty dict); "sd": one SD in the model's rows; "clinical": the
+        variable dictionary's clinical increment; a dict such as ``{"q_angle_deg": 5}``.
+
+    Returns
+    -------
+    dict
+        Variable -> increment, for the numeric main effects it applies to.
+
+    Raises
+    ------
+    ModelError
+        For a dict naming a variable that is not a numeric main effect, an increment that is
+        not a positive number, or another value of ``per``.
+    """
+    numeric = {e.variable: e for e in design.info if e.kind == "numeric"}
+    if per is None:
+        return {}
+    if per == "clinical":
+        return {
+            v: VARIABLES[v].increment for v in numeric if v in VARIABLES and VARIABLES[v].increment
+        }
+    if per == "sd":
+        return {v: float(design.data[v].std()) for v in numeric}
+    if isinstance(per, Mapping):
+        unknown = set(per) - set(numeric)
+        if unknown:
+            raise ModelError(
+                f"per names {', '.join(map(repr, sorted(unknown)))}, which "
+                f"is not a numeric main effect of this model; those are "
+                f"{', '.join(map(repr, numeric)) or 'none'}"
+            )
+        bad = {k: v for k, v in per.items() if not (isinstance(v, int | float) and v > 0)}
+        if bad:
+            raise ModelError(f"per increments must be positive numbers: {bad}")
+        return {k: float(v) for k, v in per.items()}
+    raise ModelError(f'per must be None, "sd", "clinical" or a dict, not {per!r}')
+
+
+def column_label(entry: ColumnInfo, increment: float = 1.0) -> str:
+    """A design column in words: "Q angle (per 5 deg)", "sex: M vs F", or its name."""
+    if entry.kind == "numeric":
+        return increment_label(entry.variable, increment)
+    if entry.kind == "level":
+        return f"{label(entry.variable, unit=False)}: {entry.level} vs {entry.reference}"
+    return entry.column

@@ -13,7 +13,7 @@ computed before the fit object is built.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Literal
 
@@ -23,9 +23,8 @@ from scipy import linalg, special, stats
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
-from ..cohort.variables import VARIABLES, increment_label, label
 from . import engine, robust
-from .design import ColumnInfo, Design, build_design
+from .design import Design, build_design, column_label, per_increments
 
 Method = Literal["ml", "firth", "auto"]
 #: Events per variable below which method="auto" uses Firth's penalised likelihood.
@@ -438,40 +437,6 @@ class LogisticFit:
             )
         return self._cache[key][1]
 
-    def _increments(self, per) -> dict[str, float]:
-        numeric = {e.variable: e for e in self.design.info if e.kind == "numeric"}
-        if per is None:
-            return {}
-        if per == "clinical":
-            return {
-                v: VARIABLES[v].increment
-                for v in numeric
-                if v in VARIABLES and VARIABLES[v].increment
-            }
-        if per == "sd":
-            return {v: float(self.design.data[v].std()) for v in numeric}
-        if isinstance(per, Mapping):
-            unknown = set(per) - set(numeric)
-            if unknown:
-                raise ModelError(
-                    f"per names {', '.join(map(repr, sorted(unknown)))}, which "
-                    f"is not a numeric main effect of this model; those are "
-                    f"{', '.join(map(repr, numeric)) or 'none'}"
-                )
-            bad = {k: v for k, v in per.items() if not (isinstance(v, int | float) and v > 0)}
-            if bad:
-                raise ModelError(f"per increments must be positive numbers: {bad}")
-            return {k: float(v) for k, v in per.items()}
-        raise ModelError(f'per must be None, "sd", "clinical" or a dict, not {per!r}')
-
-    @staticmethod
-    def _label(entry: ColumnInfo, increment: float) -> str:
-        if entry.kind == "numeric":
-            return increment_label(entry.variable, increment)
-        if entry.kind == "level":
-            return f"{label(entry.variable, unit=False)}: {entry.level} vs {entry.reference}"
-        return entry.column
-
     def _lr_test_name(self) -> str:
         return "penalised likelihood ratio" if self.method == "firth" else "likelihood ratio"
 
@@ -523,7 +488,7 @@ class LogisticFit:
                 "clustered fit gives Wald intervals from the robust covariance: "
                 "use ci='wald'"
             )
-        increments = self._increments(per)
+        increments = per_increments(self.design, per)
         test = self._lr_test_name() if ci == "profile" else self._wald_test
         rows = []
         for j, entry in enumerate(self.design.info):
@@ -542,7 +507,7 @@ class LogisticFit:
             rows.append(
                 {
                     "term": entry.column,
-                    "label": self._label(entry, c),
+                    "label": column_label(entry, c),
                     "increment": c,
                     "odds_ratio": np.exp(c * beta),
                     "ci_low": np.exp(c * lo),
