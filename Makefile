@@ -53,8 +53,9 @@ bench: $(DEV_STAMP) ## run the benchmarks (side-by-side timings against a baseli
 figures: $(BASE_STAMP) ## render every figure on the demo cohort into docs/figures
 	$(BIN)/python docs/figures/make_figures.py
 
-demo-data: $(BASE_STAMP) ## regenerate the shipped demo cohort src/pfps_stats/data/demo_cohort.csv (SYNTHETIC, fixed seed)
+demo-data: $(BASE_STAMP) ## regenerate the shipped SYNTHETIC demo cohort, training log and injuries in src/pfps_stats/data (fixed seeds)
 	$(BIN)/pfps-stats simulate --demo --out src/pfps_stats/data/demo_cohort.csv
+	$(BIN)/python -c "from pfps_stats.exposures.synthetic import write_demo_training; write_demo_training()"
 
 clean: ## remove .venv and generated reports
 	rm -rf $(VENV) reports/*.html reports/*.ipynb reports/manifest.json reports/.run-*

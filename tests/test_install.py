@@ -30,12 +30,17 @@ CHECK = textwrap.dedent(
     here = Path(ps.__file__).resolve()
     demo = ps.load_demo_cohort()
     registry = ps.load_evidence()
+    log, injuries = ps.load_demo_training()
     print(json.dumps({
         "file": str(here),
         "demo_rows": len(demo),
         "synthetic": bool(ps.is_synthetic(demo)),
         "registry_rows": len(registry),
         "demo_path": str(ps.DEMO_COHORT),
+        "log_rows": len(log),
+        "log_synthetic": bool(ps.is_synthetic(log)),
+        "injuries_rows": len(injuries),
+        "log_path": str(ps.DEMO_TRAINING_LOG),
     }))
     """
 )
@@ -96,6 +101,10 @@ def test_wheel_install_outside_the_checkout_loads_data_and_builds_a_report(tmp_p
     assert found["demo_rows"] > 2000
     assert found["synthetic"]
     assert found["registry_rows"] >= 10
+    assert found["log_rows"] > 40_000
+    assert found["log_synthetic"]
+    assert found["injuries_rows"] == 600
+    assert Path(found["log_path"]).is_relative_to(fresh_site)
 
     shutil.copy(ROOT / "notebooks" / "01-data-quality.ipynb", work / "dq.ipynb")
     (work / "reports.yml").write_text(
