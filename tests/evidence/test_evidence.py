@@ -47,7 +47,7 @@ def test_every_verified_number_is_in_the_documented_sources():
     """Each verified registry row appears, with the same numbers, in docs/evidence-sources.md
     (the project's record of where each number is stated), and the doc lists nothing else."""
     table = _sources_table()
-    key = ["study", "factor", "subgroup", "measure"]
+    key = ["study", "factor", "level", "subgroup", "measure"]
     numbers = ["estimate", "ci_low", "ci_high"]
     documented = sorted((*r[key], *(float(r[c]) for c in numbers)) for _, r in table.iterrows())
     registry = ps.load_evidence(verified_only=True)

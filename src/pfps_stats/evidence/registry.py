@@ -20,7 +20,12 @@ from ..cohort.variables import VARIABLES
 
 #: The shipped registry (package data, found with importlib.resources).
 EVIDENCE_DIR = Path(str(resources.files("pfps_stats").joinpath("data", "evidence")))
-MEASURES = ("SMD", "OR", "RR", "WMD", "MD")
+MEASURES = ("SMD", "OR", "RR", "HR", "WMD", "MD")
+#: Ratio measures: estimates and CI limits must be positive.
+RATIO_MEASURES = ("OR", "RR", "HR")
+#: Training-load exposures (spike states of the exposures layer) that published hazard
+#: ratios may describe besides the dictionary's variables; their rows name a ``level``.
+EXPOSURE_FACTORS = ("session_state", "week_state", "acwr_state")
 #: Populations an estimate may describe: the dictionary's subgroups and two pooled ones.
 SUBGROUPS = (*RUNNER_SUBGROUPS, "adult", "all")
 DESIGNS = ("prospective", "cross-sectional", "trial")
@@ -45,6 +50,10 @@ COLUMNS = {
     ],
     "claims.csv": ["claim", "verdict", "evidence", "sources"],
 }
+#: Columns added after the first release: optional in a registry file (empty when absent).
+#: ``level``: the category level of ``factor`` an estimate is for (e.g. a spike state,
+#: ``">10-30%"``), empty for a numeric factor.
+OPTIONAL_COLUMNS = {"estimates.csv": ["level"]}
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
@@ -61,6 +70,9 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
             f"{path}: missing column(s) {', '.join(missing)}; the header must "
             f"be {','.join(COLUMNS[name])}"
         )
+    for column in OPTIONAL_COLUMNS.get(name, []):
+        if column not in frame:
+            frame[column] = ""
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")  # line 1 is the header
     return frame
 
@@ -123,8 +135,10 @@ def load_evidence(
     Returns
     -------
     DataFrame
-        The columns of ``estimates.csv`` (numbers as floats, ``verified`` as bool), plus the
-        study's citation and doi.
+        The columns of ``estimates.csv`` (numbers as floats, ``verified`` as bool; ``level``
+        empty when an estimate is not for a category level), plus the study's citation and
+        doi. ``measure`` "HR" is a hazard (rate) ratio, e.g. Frandsen 2025's per spike state
+        of ``session_state``.
 
     Raises
     ------
@@ -139,12 +153,20 @@ def load_evidence(
     for line, row in frame.iterrows():
         if row["study"] not in known:
             raise _fail(path, line, "study", f"{row['study']!r} is not a key of studies.csv")
-        if row["factor"] not in VARIABLES:
+        if row["factor"] not in VARIABLES and row["factor"] not in EXPOSURE_FACTORS:
             raise _fail(
                 path,
                 line,
                 "factor",
-                f"{row['factor']!r} is not a canonical variable name (pfps_stats.cohort.variables)",
+                f"{row['factor']!r} is not a canonical variable name (pfps_stats.cohort.variables)"
+                f" nor a training-load exposure ({', '.join(EXPOSURE_FACTORS)})",
+            )
+        if row["factor"] in EXPOSURE_FACTORS and not row["level"].strip():
+            raise _fail(
+                path,
+                line,
+                "level",
+                f"is empty; an estimate for {row['factor']} must name its state (e.g. '>10-30%')",
             )
         for field, allowed in (
             ("measure", MEASURES),
@@ -161,7 +183,7 @@ def load_evidence(
         )
         if not lo <= est <= hi:
             raise _fail(path, line, "estimate", f"{est} is not within its CI [{lo}, {hi}]")
-        if row["measure"] in ("OR", "RR") and lo <= 0:
+        if row["measure"] in RATIO_MEASURES and lo <= 0:
             raise _fail(path, line, "ci_low", "ratios must be positive")
         for field in ("n_studies", "n_participants", "i2"):
             _number(path, line, field, row[field], required=False)

@@ -4,7 +4,8 @@
 - ``forest``: the one forest renderer (:func:`draw_forest`) and :func:`plot_forest`;
 - ``effects``: predicted-risk curves; ``performance``: calibration and ROC;
 - ``distributions``: a factor by outcome, missing values, correlations;
-- ``funnel``: the funnel plot of a meta-analysis.
+- ``funnel``: the funnel plot of a meta-analysis;
+- ``training``: weekly distance before PFP onset, injury rates by spike state.
 
-Imports from the cohort and models layers only.
+Imports from the cohort, exposures and models layers only.
 """
