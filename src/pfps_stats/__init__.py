@@ -9,7 +9,7 @@ three agree.
 >>> cohort = ps.load_demo_cohort()   # doctest: +SKIP
 
 Layers, imported one way only (a test with import-linter enforces it):
-``cohort -> models -> plots -> evidence -> report -> batch``.
+``cohort -> exposures -> models -> plots -> evidence -> report -> batch``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,22 @@ _API: dict[str, str] = {
     "summarise_variables": "cohort.quality",
     "table_one": "cohort.describe",
     "incidence": "cohort.describe",
+    "load_training_log": "cohort.training_log",
+    "check_training_log": "cohort.training_log",
+    "TrainingLogCheck": "cohort.training_log",
+    "load_injuries": "cohort.injuries",
+    "check_injuries": "cohort.injuries",
+    "InjuriesCheck": "cohort.injuries",
+    # exposures
+    "session_exposures": "exposures.sessions",
+    "weekly_exposures": "exposures.weeks",
+    "spike_state": "exposures.states",
+    "SPIKE_STATES": "exposures.states",
+    "simulate_training": "exposures.synthetic",
+    "load_demo_training": "exposures.synthetic",
+    "write_strava_exports": "exposures.synthetic",
+    "DEMO_TRAINING_LOG": "exposures.synthetic",
+    "DEMO_INJURIES": "exposures.synthetic",
     # models
     "Design": "models.design",
     "fit_logistic": "models.logistic",
@@ -63,6 +79,9 @@ _API: dict[str, str] = {
     "validate_bootstrap": "models.performance",
     "calibrate_bootstrap": "models.performance",
     "hosmer_lemeshow": "models.performance",
+    "fit_cox": "models.cox",
+    "CoxFit": "models.cox",
+    "injury_rates": "models.rates",
     # plots
     "set_theme": "plots.theme",
     "draw_forest": "plots.forest",
@@ -73,6 +92,8 @@ _API: dict[str, str] = {
     "plot_distributions": "plots.distributions",
     "plot_missing": "plots.distributions",
     "plot_correlations": "plots.distributions",
+    "plot_weeks_before_onset": "plots.training",
+    "plot_injury_rates": "plots.training",
     # evidence
     "effect_size": "evidence.effect_sizes",
     "convert_effect": "evidence.effect_sizes",
@@ -85,6 +106,8 @@ _API: dict[str, str] = {
     "compare_with_evidence": "evidence.compare",
     "plot_comparison": "evidence.compare",
     "claims_html": "evidence.compare",
+    "compare_hazard_ratios": "evidence.hazards",
+    "plot_hazard_comparison": "evidence.hazards",
     # report
     "format_odds_ratio_table": "report.formatting",
     "comparison_summary": "report.comparison",
@@ -107,6 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PfpsWarning,
     )
     from .cohort.describe import incidence, table_one
+    from .cohort.injuries import InjuriesCheck, check_injuries, load_injuries
     from .cohort.load import CohortCheck, check_cohort, load_cohort
     from .cohort.quality import summarise_variables
     from .cohort.synthetic import (
@@ -116,6 +140,7 @@ if TYPE_CHECKING:  # pragma: no cover
         load_demo_cohort,
         simulate_cohort,
     )
+    from .cohort.training_log import TrainingLogCheck, check_training_log, load_training_log
     from .cohort.variables import (
         OUTCOME,
         SUBGROUPS,
@@ -128,8 +153,20 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .evidence.compare import claims_html, compare_with_evidence, plot_comparison
     from .evidence.effect_sizes import convert_effect, effect_size, smd_by_group
+    from .evidence.hazards import compare_hazard_ratios, plot_hazard_comparison
     from .evidence.meta import MetaResult, meta_analysis
     from .evidence.registry import load_claims, load_evidence, load_studies
+    from .exposures.sessions import session_exposures
+    from .exposures.states import SPIKE_STATES, spike_state
+    from .exposures.synthetic import (
+        DEMO_INJURIES,
+        DEMO_TRAINING_LOG,
+        load_demo_training,
+        simulate_training,
+        write_strava_exports,
+    )
+    from .exposures.weeks import weekly_exposures
+    from .models.cox import CoxFit, fit_cox
     from .models.design import Design
     from .models.logistic import LogisticFit, fit_logistic
     from .models.performance import (
@@ -139,12 +176,14 @@ if TYPE_CHECKING:  # pragma: no cover
         roc_curve,
         validate_bootstrap,
     )
+    from .models.rates import injury_rates
     from .models.tables import additive_formula, odds_ratio_table
     from .plots.distributions import plot_correlations, plot_distributions, plot_missing
     from .plots.effects import plot_effect
     from .plots.forest import draw_forest, plot_forest
     from .plots.performance import plot_calibration, plot_roc
     from .plots.theme import set_theme
+    from .plots.training import plot_injury_rates, plot_weeks_before_onset
     from .report.comparison import comparison_summary
     from .report.display import synthetic_banner
     from .report.formatting import format_odds_ratio_table

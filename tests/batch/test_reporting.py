@@ -105,6 +105,9 @@ def test_shipped_notebooks_declare_their_parameters():
         "seed",
     }
     assert declared_parameters(ROOT / "notebooks" / "03-evidence.ipynb") == common
+    assert declared_parameters(ROOT / "notebooks" / "04-training-load.ipynb") == (
+        common - {"outcome"}
+    ) | {"log_path", "injuries_path", "dayfirst"}
 
 
 def test_shipped_config_is_valid():
@@ -113,3 +116,4 @@ def test_shipped_config_is_valid():
     for notebook in ("data-quality", "risk-factors", "evidence"):
         for subgroup in ("all", "military", "adolescent", "recreational"):
             assert f"{notebook}-{subgroup}" in names
+    assert "training-load-all" in names

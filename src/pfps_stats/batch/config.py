@@ -2,7 +2,8 @@
 
 Each job runs one notebook with parameters. Paths in ``reports.yml`` are relative to its
 folder. A job whose ``data_path`` is null (or absent) reports on the SYNTHETIC demo cohort that
-ships with pfps_stats.
+ships with pfps_stats; likewise ``log_path`` and ``injuries_path`` (the training-load
+notebook's training log and injuries) and the SYNTHETIC demo log and injuries.
 
 ``reports.yml`` holds plain data only: text, whole numbers up to 2**53, finite decimals,
 true/false, null, and lists and mappings (with text keys) of these. Anything else a YAML tag or
@@ -22,9 +23,16 @@ import yaml
 
 from .._exceptions import ConfigError
 from ..cohort.synthetic import DEMO_COHORT
+from ..exposures.synthetic import DEMO_INJURIES, DEMO_TRAINING_LOG
 
-#: Parameters holding file paths: relative to reports.yml's folder, made absolute.
-PATH_PARAMETERS = ("data_path",)
+#: Parameters holding file (or folder) paths: relative to reports.yml's folder, made absolute.
+#: Each with its provenance key; null means the SYNTHETIC demo file shipped with pfps_stats.
+PATH_PARAMETERS = ("data_path", "log_path", "injuries_path")
+_PROVENANCE_KEYS = {
+    "data_path": "data_sha256",
+    "log_path": "log_sha256",
+    "injuries_path": "injuries_sha256",
+}
 
 #: Seconds a job may run before it fails (reports.yml ``timeout``, at the top or per job).
 DEFAULT_TIMEOUT = 1800.0
@@ -323,10 +331,16 @@ def _job(
         return None
     parameters = {**defaults, **own}
     try:
-        unknown = set(parameters) - declared_parameters(notebook)
+        declared = declared_parameters(notebook)
     except ConfigError as exc:
         errors.append(f"job {name}: {exc}")
         return None
+    unknown = set(parameters) - declared
+    # A data path the notebook declares but the job leaves out is its default, the demo:
+    # say so, so that the job's inputs (and its cache key) name every file it reads.
+    for key in PATH_PARAMETERS:
+        if key in declared and key != "data_path":
+            parameters.setdefault(key, None)
     if unknown:
         errors.append(
             f"job {name}: {notebook_raw} does not declare parameter(s) {', '.join(sorted(unknown))}"
@@ -351,3 +365,16 @@ def data_file(parameters: dict[str, Any]) -> Path:
     """The data file a job reads: its ``data_path``, or the demo cohort when that is null."""
     path = parameters.get("data_path")
     return DEMO_COHORT if path is None else Path(path)
+
+
+def data_files(parameters: dict[str, Any]) -> dict[str, Path]:
+    """Every data file (or folder) a job reads, by provenance key: ``data_sha256`` (the
+    cohort: ``data_path`` or the demo cohort), and ``log_sha256`` and ``injuries_sha256`` for
+    jobs with ``log_path`` and ``injuries_path`` (null: the demo log and injuries)."""
+    demo = {"log_path": DEMO_TRAINING_LOG, "injuries_path": DEMO_INJURIES}
+    files = {"data_sha256": data_file(parameters)}
+    for key, default in demo.items():
+        if key in parameters:
+            value = parameters[key]
+            files[_PROVENANCE_KEYS[key]] = default if value is None else Path(value)
+    return files

@@ -22,8 +22,18 @@ PACKAGES = (
 
 
 def sha256(path: str | Path) -> str | None:
-    """SHA-256 of a file's bytes, or None when it does not exist."""
+    """SHA-256 of a file's bytes, or of a folder's files (their relative paths and bytes, in
+    sorted order; hidden files skipped); None when it does not exist."""
     path = Path(path)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = file.relative_to(path)
+            if any(part.startswith(".") for part in relative.parts):
+                continue
+            digest.update(relative.as_posix().encode() + b"\0")
+            digest.update((sha256(file) or "").encode())
+        return digest.hexdigest()
     if not path.is_file():
         return None
     digest = hashlib.sha256()

@@ -47,7 +47,7 @@ from typing import Any
 
 from .._exceptions import ConfigError, LockedError
 from . import provenance
-from .config import BatchConfig, Job, data_file
+from .config import BatchConfig, Job, data_files
 from .site import render_index
 
 EXIT_OK, EXIT_JOBS_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
@@ -137,7 +137,7 @@ def cache_key(job: Job, common: dict) -> str:
     """SHA-256 of everything a report depends on: data, notebook, parameters, package
     versions and pfps_stats's own source (which changes while its version number does not)."""
     inputs = {
-        "data_sha256": provenance.sha256(data_file(job.parameters)),
+        **{key: provenance.sha256(path) for key, path in data_files(job.parameters).items()},
         "notebook_sha256": provenance.sha256(job.notebook),
         "parameters": job.parameters,
         "versions": common["versions"],
@@ -193,7 +193,7 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
         "cache_key": cache_key(job, common),
     }
     prov = {
-        "data_sha256": provenance.sha256(data_file(job.parameters)),
+        **{key: provenance.sha256(path) for key, path in data_files(job.parameters).items()},
         "notebook_sha256": provenance.sha256(job.notebook),
         **common,
     }

@@ -3,6 +3,7 @@
 >>> from pfps_stats import report
 >>> rs = report.setup_report(data_path=None, subgroup="military")   # doctest: +SKIP
 >>> report.show(rs.small(ps.incidence(rs.cohort)))                 # doctest: +SKIP
+>>> tr = report.setup_training_report()   # the SYNTHETIC demo log    # doctest: +SKIP
 
 Imports from every layer below it (cohort, models, plots, evidence); the batch imports it.
 """
@@ -21,23 +22,35 @@ from .formatting import (
 )
 from .setup import ReportSetup, setup_report
 from .suppression import SUPPRESSED, suppress_small_counts
+from .training import (
+    TrainingReportSetup,
+    format_hazard_ratio_table,
+    hazard_comparison_summary,
+    hazard_ratio_rows,
+    setup_training_report,
+)
 
 __all__ = [
     "SUPPRESSED",
     "ReportSetup",
+    "TrainingReportSetup",
     "attempt",
     "comparison_summary",
     "format_count",
     "format_count_percent",
     "format_estimate_ci",
+    "format_hazard_ratio_table",
     "format_n_events",
     "format_number",
     "format_odds_ratio_table",
     "format_p_value",
+    "hazard_comparison_summary",
+    "hazard_ratio_rows",
     "link",
     "notes",
     "quiet_warnings",
     "setup_report",
+    "setup_training_report",
     "show",
     "suppress_odds_ratio_counts",
     "suppress_small_counts",

@@ -1,0 +1,433 @@
+"""The training-load report's data in one call: the log and injuries read and checked, the
+runners of one subgroup, and their session and weekly exposures with time at risk."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..cohort.injuries import InjuriesCheck, check_injuries
+from ..cohort.load import check_cohort
+from ..cohort.quality import in_subgroup
+from ..cohort.synthetic import DEMO_COHORT
+from ..cohort.training_log import TrainingLogCheck, check_training_log
+from ..cohort.variables import OUTCOME
+from ..exposures.sessions import session_exposures
+from ..exposures.synthetic import DEMO_INJURIES, DEMO_TRAINING_LOG
+from ..exposures.weeks import weekly_exposures
+from ..models.cox import CoxFit
+from .display import quiet_warnings, synthetic_banner
+from .formatting import format_estimate_ci, format_p_value
+from .suppression import SUPPRESSED, suppress_small_counts
+
+
+@dataclass(frozen=True)
+class TrainingReportSetup:
+    """The data of one training-load report.
+
+    Attributes
+    ----------
+    log_check, injuries_check : TrainingLogCheck, InjuriesCheck
+        Everything read from the files: accepted, set-aside and quarantined rows, notes.
+    cohort : DataFrame or None
+        Runner-level covariates (one row per runner), when a cohort file is given.
+    subgroup : str or None
+    min_cell : int or None
+        Small-cell suppression threshold; None when suppression is off.
+    log, injuries : DataFrame
+        Accepted runs and injuries of the chosen runners.
+    sessions, weeks : DataFrame
+        :func:`~pfps_stats.session_exposures` and :func:`~pfps_stats.weekly_exposures` with
+        time at risk, runner-level covariates joined by ``runner_id`` when a cohort is given.
+    """
+
+    log_check: TrainingLogCheck
+    injuries_check: InjuriesCheck
+    cohort: pd.DataFrame | None
+    subgroup: str | None
+    min_cell: int | None
+    log: pd.DataFrame
+    injuries: pd.DataFrame
+    sessions: pd.DataFrame
+    weeks: pd.DataFrame
+
+    @property
+    def n_runners(self) -> int:
+        return int(self.log["runner_id"].nunique())
+
+    def small(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``table`` with small-cell suppression (unchanged when suppression is off), as
+        :meth:`ReportSetup.small <pfps_stats.report.ReportSetup.small>`."""
+        return table if self.min_cell is None else suppress_small_counts(table, self.min_cell)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per item, as text: runners, runs, km, weeks, PFP onsets counted, other
+        injuries that ended time at risk (each ``"<5"`` when below ``min_cell``), and the
+        person-time at risk (session rows)."""
+        s = self.sessions
+        last = s.dropna(subset=["end_reason"])
+        items = {
+            "runners": self.n_runners,
+            "runs": len(self.log),
+            "distance (km)": round(float(self.log["distance_km"].sum()), 1),
+            "runner-weeks": len(self.weeks),
+            "PFP onsets (events)": int(s["event"].sum()),
+            "censored by another injury": int((last["end_reason"] == "other injury").sum()),
+            "person-years at risk": float((s["stop_day"] - s["start_day"]).sum()) / 365.25,
+        }
+        people = ("PFP onsets (events)", "censored by another injury")
+        text = {}
+        for k, v in items.items():
+            if k in people and self.min_cell is not None and v < self.min_cell:
+                text[k] = f"<{self.min_cell}"  # small-cell suppression
+            else:
+                text[k] = f"{v:,.1f}" if k == "person-years at risk" else f"{v:,.0f}"
+        return pd.DataFrame({"item": list(text), "value": list(text.values())})
+
+    def too_few_cases(self) -> str:
+        """Why models are withheld from this report, or '' when they are not: with
+        suppression on, fewer than ``min_cell`` PFP onsets or runners without one."""
+        if self.min_cell is None:
+            return ""
+        cases = int(self.sessions["event"].sum())
+        others = self.n_runners - cases
+        if min(cases, others) >= self.min_cell:
+            return ""
+        who = "PFP onsets" if cases < self.min_cell else "runners without PFP"
+        return (
+            f"Not shown: fewer than {self.min_cell} {who} in this group, so models, rates and "
+            "their notes could reveal the count. Pool subgroups, or run without small-cell "
+            "suppression for internal use."
+        )
+
+    def too_few_events(self, fit: CoxFit) -> str:
+        """Why a Cox model is withheld from this report, or '' when it is not: with
+        suppression on, a model with fewer than ``min_cell`` events in any level of a
+        categorical term is not shown (its hazard ratios, comparisons and notes would give
+        the count back, or a hidden level's count could be worked out from the others)."""
+        if self.min_cell is None:
+            return ""
+        counts = fit.counts()
+        small = counts[counts["events"] < self.min_cell]
+        if small.empty:
+            return ""
+        names = ", ".join(dict.fromkeys(small["variable"].astype(str)))
+        return (
+            f"Not shown: fewer than {self.min_cell} PFP onsets in at least one state of "
+            f"{names}, so its hazard ratios could reveal the count. Pool subgroups, merge "
+            "states, or run without small-cell suppression for internal use."
+        )
+
+    def header(self) -> str:
+        """HTML: the SYNTHETIC banner (when simulated) and what was read and set aside."""
+        lc, ic = self.log_check, self.injuries_check
+        quarantined = f"{len(lc.quarantined)} row{'' if len(lc.quarantined) == 1 else 's'}"
+        line = (
+            f"{lc.source}: {len(lc.data)} runs accepted of {lc.n_input} rows read "
+            f"({len(lc.set_aside)} other activities set aside, {quarantined} quarantined for "
+            f"problems); {ic.source}: {len(ic.data)} injury rows. "
+            f"Analysed: {self.n_runners} runners ({self.subgroup or 'all subgroups'})."
+        )
+        line = _for_report(line, self._runner_ids(), None)  # a file may be named by its runner
+        banner = synthetic_banner(self.log) or synthetic_banner(self.sessions)
+        return banner + f"<p>{html.escape(line)}</p>"
+
+    def notes(self) -> list[str]:
+        """What was noticed on the way (the loaders' notes, then the exposures'), fit for a
+        report: runner ids are not shown, and with suppression on, a count of fewer than
+        ``min_cell`` injuries of one diagnosis reads ``"<5"``. The full notes are in
+        ``log_check.notes``, ``injuries_check.notes`` and the exposures' ``attrs["notes"]``."""
+        notes = [
+            *self.log_check.notes,
+            *self.injuries_check.notes,
+            *self.sessions.attrs.get("notes", []),
+            *self.weeks.attrs.get("notes", []),
+        ]
+        notes = list(dict.fromkeys(notes))  # both exposures say how time at risk ended
+        ids = self._runner_ids()
+        return [_for_report(note, ids, self.min_cell) for note in notes]
+
+    def _runner_ids(self) -> set:
+        return {*self.log_check.data["runner_id"], *self.injuries_check.data["runner_id"]}
+
+    def _repr_html_(self) -> str:
+        return self.header()
+
+
+def setup_training_report(
+    log_path: str | os.PathLike | None = None,
+    injuries_path: str | os.PathLike | None = None,
+    cohort_path: str | os.PathLike | None = None,
+    subgroup: str | None = None,
+    *,
+    min_cell: int | None = 5,
+    dayfirst: bool | None = None,
+) -> TrainingReportSetup:
+    """Read a training log, its injuries and (optionally) a cohort, and build the exposures.
+
+    Parameters
+    ----------
+    log_path, injuries_path : path, optional
+        A training log (anything :func:`~pfps_stats.load_training_log` reads, a folder of
+        per-runner exports included) and its injuries file. Both None: the SYNTHETIC demo
+        log and injuries shipped with pfps_stats (and the demo cohort for subgroups).
+    cohort_path : path, optional
+        A cohort file with ``runner_id`` whose runner-level columns (subgroup, sex, BMI, ...)
+        are joined to the exposures; needed for ``subgroup``.
+    subgroup : str, optional
+        Analyse the runners of one subgroup of the cohort; None for all.
+    min_cell : int or None
+        Small-cell suppression threshold (default 5); None turns suppression off.
+    dayfirst : bool, optional
+        For logs with dates such as 03/04/2025 (see :func:`~pfps_stats.load_training_log`).
+
+    Returns
+    -------
+    TrainingReportSetup
+
+    Raises
+    ------
+    DataValidationError
+        When a file has problems that no quarantine fixes (they are all listed).
+    ValueError
+        For a log without an injuries file, or a subgroup without a cohort.
+    """
+    if min_cell is not None and not (isinstance(min_cell, int) and min_cell >= 1):
+        raise ValueError(f"min_cell must be a positive whole number or None, not {min_cell!r}")
+    if (log_path is None) != (injuries_path is None):
+        raise ValueError(
+            "give both log_path and injuries_path (the training log and the injuries of the "
+            "same runners), or neither for the SYNTHETIC demo"
+        )
+    quiet_warnings()
+    demo = log_path is None
+    log_check = check_training_log(DEMO_TRAINING_LOG if demo else log_path, dayfirst=dayfirst)
+    injuries_check = check_injuries(DEMO_INJURIES if demo else injuries_path, dayfirst=dayfirst)
+    if cohort_path is None and demo:
+        cohort_path = DEMO_COHORT
+    cohort = None
+    if cohort_path is not None:
+        cohort = check_cohort(cohort_path).data
+        if "runner_id" not in cohort:
+            raise ValueError(
+                f"the cohort {os.fspath(cohort_path)!r} has no runner_id column, so its "
+                "runners cannot be matched to the training log"
+            )
+        cohort = in_subgroup(cohort, subgroup)
+    elif subgroup is not None:
+        raise ValueError(
+            f"subgroup={subgroup!r} needs cohort_path=..., a cohort file with runner_id and "
+            "subgroup columns, to know each runner's subgroup"
+        )
+    log, injuries = log_check.data, injuries_check.data
+    if cohort is not None and subgroup is not None:
+        keep = set(cohort["runner_id"].astype(str))
+        log = log[log["runner_id"].isin(keep)].reset_index(drop=True)
+        injuries = injuries[injuries["runner_id"].isin(keep)].reset_index(drop=True)
+        if log.empty:
+            raise ValueError(f"no runner of subgroup {subgroup!r} has runs in the training log")
+    sessions = session_exposures(log, injuries)
+    weeks = weekly_exposures(log, injuries)
+    if cohort is not None:
+        # Runner-level covariates only: not the cohort's own outcome and static mileage,
+        # which the log measures afresh.
+        static = {OUTCOME, "weekly_km", "weekly_km_change_pct", "followup_weeks"}
+        covariates = cohort.drop(columns=[c for c in cohort if c in static])
+        covariates = covariates.drop_duplicates("runner_id").astype({"runner_id": str})
+        sessions = _join(sessions, covariates)
+        weeks = _join(weeks, covariates)
+    return TrainingReportSetup(
+        log_check, injuries_check, cohort, subgroup, min_cell, log, injuries, sessions, weeks
+    )
+
+
+_PARENTHESES = re.compile(r"\(([^()]*)\)")
+_DIAGNOSIS_COUNT = re.compile(r"('[^']*') \((\d+)\)")
+# A count of runners, injuries or onsets ("2 runners", "0 censored at another injury").
+_PEOPLE_COUNT = re.compile(
+    r"(?<![\w.,-])(\d[\d,]*)(?=\s+(?:[\w()=-]+\s+){0,2}?"
+    r"(?:runners?|injur(?:y|ies)|PFP|onsets?|censored|events?)\b)"
+)
+
+
+def _for_report(note: str, ids: set, min_cell: int | None) -> str:
+    """``note`` without runner ids (a listing of them reads "runner ids not shown") and, with
+    ``min_cell``, with small per-diagnosis counts ("'calf strain' (2)") read "<min_cell"."""
+    if ids:
+        named = re.compile(
+            r"(?<![\w-])(?:"
+            + "|".join(re.escape(str(i)) for i in sorted(ids, key=lambda i: -len(str(i))))
+            + r")(?![\w-])"
+        )
+        note = _PARENTHESES.sub(
+            lambda m: "(runner ids not shown)" if named.search(m.group(1)) else m.group(0), note
+        )
+        note = named.sub("[runner]", note)
+    if min_cell is not None:
+        note = _DIAGNOSIS_COUNT.sub(
+            lambda m: f"{m.group(1)} (<{min_cell})" if int(m.group(2)) < min_cell else m.group(0),
+            note,
+        )
+        note = _PEOPLE_COUNT.sub(
+            lambda m: f"<{min_cell}" if int(m.group(1).replace(",", "")) < min_cell else m.group(0),
+            note,
+        )
+    return note
+
+
+def _join(rows: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the runner-level columns they do not have, joined by runner_id."""
+    covariates = covariates[["runner_id", *(c for c in covariates if c not in rows)]]
+    out = rows.merge(covariates, on="runner_id", how="left", validate="many_to_one")
+    out.attrs = dict(rows.attrs)
+    return out
+
+
+def hazard_ratio_rows(fit: CoxFit) -> pd.DataFrame:
+    """Every level of each categorical term (reference included) and each numeric term of a
+    Cox fit, with its events, person-years and hazard ratio, as numbers.
+
+    Returns
+    -------
+    DataFrame
+        label, events, person_years, hazard_ratio, ci_low, ci_high, p_value; reference levels
+        have hazard ratio 1 and no interval; numeric terms have no events or person-years.
+    """
+    hr = fit.hazard_ratios()
+    counts = fit.counts()
+    rows = []
+    for _, c in counts.iterrows():
+        if c["reference"]:
+            rows.append(
+                {
+                    "label": f"{c['variable']}: {c['level']} (reference)",
+                    "events": c["events"],
+                    "person_years": c["person_days"] / 365.25,
+                    "hazard_ratio": 1.0,
+                }
+            )
+            continue
+        match = hr[(hr["variable"] == c["variable"]) & (hr["level"].astype(str) == str(c["level"]))]
+        for _, h in match.iterrows():
+            rows.append(
+                {
+                    "label": h["label"],
+                    "events": c["events"],
+                    "person_years": c["person_days"] / 365.25,
+                    "hazard_ratio": h["hazard_ratio"],
+                    "ci_low": h["ci_low"],
+                    "ci_high": h["ci_high"],
+                    "p_value": h["p_value"],
+                }
+            )
+    numeric = hr[hr["level"].isna()] if "level" in hr else hr.iloc[:0]
+    for _, h in numeric.iterrows():
+        rows.append({"label": h["label"], **h[["hazard_ratio", "ci_low", "ci_high", "p_value"]]})
+    columns = ["label", "events", "person_years", "hazard_ratio", "ci_low", "ci_high", "p_value"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def format_hazard_ratio_table(
+    fit: CoxFit, digits: int = 2, *, min_cell: int | None = None
+) -> pd.DataFrame:
+    """A Cox fit's hazard ratios as text for a report: one row per level, reference included.
+
+    Parameters
+    ----------
+    fit : CoxFit
+    digits : int
+    min_cell : int, optional
+        Small-cell suppression (:mod:`pfps_stats.report.suppression`): a level's events below
+        it read ``"<5"``, the levels hidden to protect it ``"suppressed"``, and the person-years
+        and hazard ratio of a hidden level ``"suppressed"``.
+
+    Returns
+    -------
+    DataFrame
+        label, events, person_years, hazard_ratio ("1.64 (1.31, 2.05)"; "1 (reference)"), p.
+    """
+    table = hazard_ratio_rows(fit)
+    if min_cell is not None:
+        table = suppress_small_counts(table, min_cell, columns=("events",))
+
+    def text(row: pd.Series) -> tuple[str, str]:
+        if row["hazard_ratio"] == SUPPRESSED:
+            return SUPPRESSED, SUPPRESSED
+        if "(reference)" in str(row["label"]):
+            return "1 (reference)", ""
+        ratio = format_estimate_ci(row["hazard_ratio"], row["ci_low"], row["ci_high"], digits)
+        return ratio, format_p_value(row["p_value"])
+
+    cells = [text(row) for _, row in table.iterrows()]
+    years = table["person_years"].map(
+        lambda v: v if isinstance(v, str) else ("" if pd.isna(v) else f"{v:.1f}")
+    )
+    events = table["events"].map(
+        lambda v: v if isinstance(v, str) else ("" if pd.isna(v) else f"{v:.0f}")
+    )
+    return pd.DataFrame(
+        {
+            "label": table["label"],
+            "events": events,
+            "person_years": years,
+            "hazard_ratio": [c[0] for c in cells],
+            "p": [c[1] for c in cells],
+        }
+    )
+
+
+def hazard_comparison_summary(
+    table: pd.DataFrame, digits: int = 2, *, min_cell: int | None = None
+) -> pd.DataFrame:
+    """:func:`~pfps_stats.compare_hazard_ratios` as a compact table for a report.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`~pfps_stats.compare_hazard_ratios`.
+    digits : int
+    min_cell : int, optional
+        A level with fewer than ``min_cell`` events has its local estimate, difference and
+        verdict shown as "suppressed".
+
+    Returns
+    -------
+    DataFrame
+        exposure, level, local (HR and 95% CI), published (HR and CI, source), ratio of the
+        hazard ratios (local / published, CI, z-test p-value), verdict ("differs" when
+        p < 0.05, "consistent" otherwise: no evidence of a difference), or the published
+        finding in words where there is no published number.
+    """
+
+    def ci(row, est, lo, hi):
+        return (
+            "-" if pd.isna(row.get(est)) else format_estimate_ci(row[est], row[lo], row[hi], digits)
+        )
+
+    rows = []
+    for _, row in table.iterrows():
+        published = ci(row, "published_hr", "published_low", "published_high")
+        if published != "-":
+            published += f" {row['published_study']} ({row['published_level']})"
+        elif isinstance(row.get("stated_finding"), str):
+            published = row["stated_finding"]
+        hidden = min_cell is not None and not row["events"] >= min_cell
+        ratio = ci(row, "ratio_of_hrs", "ratio_low", "ratio_high")
+        if ratio != "-":
+            ratio += f", {format_p_value(row['difference_p'], prefix=True)}"
+        verdict = row.get("verdict")
+        rows.append(
+            {
+                "exposure": row["exposure"],
+                "level": row["level"],
+                "local": SUPPRESSED if hidden else ci(row, "local_hr", "local_low", "local_high"),
+                "published": published,
+                "local_over_published": SUPPRESSED if hidden else ratio,
+                "verdict": SUPPRESSED if hidden else ("-" if pd.isna(verdict) else verdict),
+            }
+        )
+    return pd.DataFrame(rows)
