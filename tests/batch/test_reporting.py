@@ -107,7 +107,7 @@ def test_shipped_notebooks_declare_their_parameters():
     assert declared_parameters(ROOT / "notebooks" / "03-evidence.ipynb") == common
     assert declared_parameters(ROOT / "notebooks" / "04-training-load.ipynb") == (
         common - {"outcome"}
-    ) | {"log_path", "injuries_path", "dayfirst"}
+    ) | {"log_path", "injuries_path", "dayfirst", "log_mapping", "pfp_labels"}
 
 
 def test_shipped_config_is_valid():

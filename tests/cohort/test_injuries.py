@@ -74,7 +74,15 @@ def test_dtypes():
         "P.F.P.S.",
         "RUNNERS KNEE",
         " runner’s knee ",
+        "runners knee",
         "Chondromalacia Patellae",
+        # A wording inside a longer diagnosis, as whole words:
+        "Patellofemoral pain syndrome (PFPS)",
+        "PFPS right",
+        "R knee PFPS",
+        "left knee: patellofemoral pain",
+        "PFP-left",
+        "bilateral runner's knee, worse on the left",
     ],
 )
 def test_pfp_wordings(wording):
@@ -83,11 +91,97 @@ def test_pfp_wordings(wording):
 
 
 @pytest.mark.parametrize(
-    "wording", ["anterior knee pain", "suspected PFP", "knee pain", "ITBS", "patellar tendinopathy"]
+    "wording",
+    [
+        "anterior knee pain",
+        "knee pain",
+        "ITBS",
+        "patellar tendinopathy",
+        "patellofemoral",
+        "PFPSX",  # not a whole word
+        "apfp",
+    ],
 )
 def test_vaguer_or_other_labels_are_not_pfp(wording):
     frame = pd.DataFrame({"runner_id": ["A"], "onset": ["2025-05-01"], "diagnosis": [wording]})
     assert load_injuries(frame)["pfp"].tolist() == [False]
+
+
+@pytest.mark.parametrize(
+    "wording",
+    [
+        "suspected PFP",
+        "no PFP",
+        "Not PFPS",
+        "knee pain without PFP",
+        "possible runner's knee",
+        "query patellofemoral pain",
+        "rule out PFPS",
+        "R/O PFP",
+        "?PFP",
+        "PFPS?",
+        "PFP vs ITBS",
+        "PFP versus patellar tendinopathy",
+        "history of PFP",
+        "Hx PFPS",
+        "non-PFP knee pain",
+    ],
+)
+def test_uncertain_or_negated_pfp_is_not_counted_and_is_named(wording):
+    frame = pd.DataFrame({"runner_id": ["A"], "onset": ["2025-05-01"], "diagnosis": [wording]})
+    injuries = load_injuries(frame)
+    assert injuries["pfp"].tolist() == [False]
+    notes = " ".join(injuries.attrs["notes"])
+    assert f"Not counted as PFP because uncertain or negated: {wording!r} (1)" in notes
+    assert "Diagnoses not counted as PFP" not in notes
+
+
+def test_the_uncertain_wordings_are_counted_in_a_note(tmp_path):
+    path = write_csv(
+        tmp_path / "inj.csv",
+        "runner_id,onset,diagnosis\n"
+        "A,2025-05-01,suspected PFP\n"
+        "B,2025-05-02,suspected PFP\n"
+        "C,2025-05-03,PFP\n"
+        "D,2025-05-04,ITBS\n",
+    )
+    injuries = load_injuries(path)
+    assert injuries["pfp"].tolist() == [False, False, True, False]
+    notes = injuries.attrs["notes"]
+    assert (
+        "Not counted as PFP because uncertain or negated: 'suspected PFP' (2); a pfp column "
+        "(1/0) in the file decides such cases." in notes
+    )
+    assert any(n.startswith("Diagnoses not counted as PFP: 'ITBS' (1);") for n in notes)
+
+
+def test_a_pfp_column_wins_over_uncertain_wording(tmp_path):
+    path = write_csv(
+        tmp_path / "inj.csv",
+        "runner_id,onset,diagnosis,pfp\nA,2025-05-01,suspected PFP,1\nB,2025-05-02,no PFP,\n",
+    )
+    injuries = load_injuries(path)
+    assert injuries["pfp"].tolist() == [True, False]
+    assert "uncertain or negated: 'no PFP' (1);" in " ".join(injuries.attrs["notes"])
+    assert "'suspected PFP'" not in " ".join(injuries.attrs["notes"])
+
+
+def test_pfp_labels_are_matched_as_whole_words_and_hedged_too():
+    frame = pd.DataFrame(
+        {
+            "runner_id": ["A", "B", "C", "D"],
+            "onset": ["2025-05-01"] * 4,
+            "diagnosis": [
+                "anterior knee pain (right)",
+                "possible anterior knee pain",
+                "suspected PFP",
+                "knee pain",
+            ],
+        }
+    )
+    assert load_injuries(frame)["pfp"].tolist() == [False, False, False, False]
+    extra = load_injuries(frame, pfp_labels=["Anterior knee pain", "suspected PFP"])
+    assert extra["pfp"].tolist() == [True, False, True, False]
 
 
 def test_pfp_labels_adds_wordings():

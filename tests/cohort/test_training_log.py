@@ -230,7 +230,7 @@ def test_a_folder_of_strava_exports_takes_runners_from_sub_folders(tmp_path):
     assert log["source_file"].iloc[-1] == "R002/activities.csv"
     assert check.set_aside["source_file"].tolist().count("R002/activities.csv") == 1
     assert_accounted(check)
-    assert any("sub-folder names" in note for note in check.notes)
+    assert any("names of the folders holding them" in note for note in check.notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,6 +450,145 @@ def test_problems_in_a_folder_name_their_file(tmp_path):
     assert_accounted(check)
 
 
+def test_in_a_folder_a_file_with_only_a_header_gives_no_runs_and_is_named(tmp_path):
+    folder = tmp_path / "strava"
+    write_strava(folder / "R1" / "activities.csv", rows=STRAVA_ROWS[:1])
+    write_strava(folder / "R2" / "activities.csv", rows=STRAVA_ROWS[:1])
+    write_strava(folder / "R3" / "activities.csv", rows=[])  # no activities yet
+    check = check_training_log(folder)
+    assert check.data["runner_id"].tolist() == ["R1", "R2"]
+    assert "R3/activities.csv: no data rows" in " ".join(check.notes)
+    assert len(check.problems) == 0
+    assert_accounted(check)
+    assert len(load_training_log(folder)) == 2
+    # A single file with no rows stays an error; so does a folder of such files only.
+    with pytest.raises(DataValidationError, match="no data rows"):
+        load_training_log(folder / "R3" / "activities.csv")
+    only = tmp_path / "only"
+    write_strava(only / "R3" / "activities.csv", rows=[])
+    with pytest.raises(DataValidationError, match="holds no runs") as err:
+        load_training_log(only)
+    assert "R3/activities.csv" in str(err.value)
+
+
+def test_in_a_folder_an_unreadable_file_is_named_by_its_path_in_the_folder(tmp_path):
+    folder = tmp_path / "logs"
+    write_csv(folder / "R1" / "activities.csv", "date,distance_km\n2025-05-01,5\n")
+    write_csv(folder / "R2" / "activities.csv", "")  # 0 bytes
+    write_csv(folder / "R3" / "activities.csv", "   \n")
+    with pytest.raises(DataValidationError) as err:
+        check_training_log(folder)
+    assert err.value.problems["column"].tolist() == ["R2/activities.csv", "R3/activities.csv"]
+    assert "R2/activities.csv: the file is empty" in str(err.value)
+    assert "R3/activities.csv: the file contains only blank space" in str(err.value)
+
+
+def test_nested_folders_take_the_runner_from_the_folder_holding_the_file(tmp_path):
+    folder = tmp_path / "nested"
+    write_strava(folder / "site1" / "R1" / "activities.csv", rows=STRAVA_ROWS[:1])
+    write_strava(folder / "site1" / "R2" / "activities.csv", rows=STRAVA_ROWS[:1])
+    write_strava(folder / "site2" / "R3" / "Activities.CSV", rows=STRAVA_ROWS[:1])
+    log = load_training_log(folder)
+    assert log["runner_id"].tolist() == ["R1", "R2", "R3"]
+    assert log["source_file"].tolist() == [
+        "site1/R1/activities.csv",
+        "site1/R2/activities.csv",
+        "site2/R3/Activities.CSV",
+    ]
+    # A file with its own name is its runner, wherever it lies.
+    other = tmp_path / "long"
+    write_csv(other / "site1" / "R7.csv", "date,distance_km\n2025-05-01,5\n")
+    write_csv(other / "site2" / "R8.csv", "date,distance_km\n2025-05-01,5\n")
+    assert load_training_log(other)["runner_id"].tolist() == ["R7", "R8"]
+
+
+def test_two_files_giving_one_runner_id_are_an_error(tmp_path):
+    folder = tmp_path / "logs"
+    write_csv(folder / "site1" / "R1.csv", "date,distance_km\n2025-05-01,5\n")
+    write_csv(folder / "site2" / "R1.csv", "date,distance_km\n2025-05-02,6\n")
+    write_csv(folder / "R2.csv", "date,distance_km\n2025-05-02,6\n")
+    check = check_training_log(folder)
+    assert check.problems["row"].isna().all()
+    assert check.problems["column"].tolist() == [
+        "site1/R1.csv: runner_id",
+        "site2/R1.csv: runner_id",
+    ]
+    assert (
+        "comes from the names of 2 files: site1/R1.csv and site2/R1.csv"
+        in (problems_of(check)[0][2])
+    )
+    assert check.data["runner_id"].tolist() == ["R2"]
+    assert_accounted(check)
+    with pytest.raises(DataValidationError, match="would be merged"):
+        load_training_log(folder, on_invalid="quarantine", quarantine_path=tmp_path / "q.csv")
+    # With a runner_id column in the files, their names do not matter.
+    ids = tmp_path / "ids"
+    write_csv(ids / "site1" / "R1.csv", "runner_id,date,distance_km\nA,2025-05-01,5\n")
+    write_csv(ids / "site2" / "R1.csv", "runner_id,date,distance_km\nB,2025-05-02,6\n")
+    assert load_training_log(ids)["runner_id"].tolist() == ["A", "B"]
+
+
+def test_a_strava_bulk_export_folder_reads_only_its_activities(tmp_path):
+    folder = tmp_path / "export"
+    write_strava(folder / "R1" / "activities.csv", rows=STRAVA_ROWS[:2])
+    write_csv(
+        folder / "R1" / "profile.csv",
+        "Athlete ID,Email Address,First Name,Last Name,Sex,Weight\n"
+        "123,ann@example.org,Ann,Lee,F,60\n",
+    )
+    write_csv(folder / "R1" / "shoes.csv", "Shoe Name,Shoe Brand\nPegasus,Nike\n")
+    write_csv(folder / "R1" / "bikes.csv", "Bike Name,Bike Brand\nRoad,Trek\n")
+    (folder / "R1" / "activities").mkdir()
+    (folder / "R1" / "activities" / "14001.gpx").write_text("<gpx/>")
+    check = check_training_log(folder)
+    assert check.data["source_file"].tolist() == ["R1/activities.csv"]
+    assert len(check.problems) == 0
+    assert check.n_input == 2
+    assert_accounted(check)
+    assert "Skipped 3 other files: R1/bikes.csv, R1/profile.csv, R1/shoes.csv." in " ".join(
+        check.notes
+    )
+    rows = pd.concat([check.quarantined, check.set_aside]).astype(str)
+    assert not rows.apply(lambda c: c.str.contains("ann@example.org|Pegasus")).any().any()
+    out = tmp_path / "q.csv"
+    load_training_log(folder, on_invalid="quarantine", quarantine_path=out)
+    assert not out.exists()
+
+
+def test_at_most_8_skipped_files_are_named(tmp_path):
+    folder = tmp_path / "export"
+    write_strava(folder / "R1" / "activities.csv", rows=STRAVA_ROWS[:1])
+    for i in range(10):
+        write_csv(folder / "R1" / f"other{i}.csv", "a,b\n1,2\n")
+    notes = " ".join(check_training_log(folder).notes)
+    assert "Skipped 10 other files: R1/other0.csv, " in notes
+    assert "R1/other7.csv and 2 more." in notes
+    assert "R1/other8.csv" not in notes
+
+
+def test_a_folder_without_activity_exports_reads_every_file(tmp_path):
+    folder = tmp_path / "logs"
+    write_csv(folder / "R1.csv", "date,distance_km\n2025-05-01,5\n")
+    write_csv(folder / "notes.csv", "name,comment\nfoo,bar\n")
+    check = check_training_log(folder)
+    assert {p[1] for p in problems_of(check)} == {"notes.csv: start", "notes.csv: distance_km"}
+    assert check.quarantined["source_file"].tolist() == ["notes.csv"]
+
+
+def test_runner_ids_are_text_and_match_the_injuries_ids():
+    from pfps_stats.cohort.injuries import load_injuries
+
+    log = load_training_log(
+        pd.DataFrame({"runner_id": [20, 3], "start": ["2025-05-01", "2025-05-02"], "km": [5, 6]})
+    )
+    injuries = load_injuries(
+        pd.DataFrame({"runner_id": ["20"], "onset": ["2025-05-03"], "diagnosis": ["PFP"]})
+    )
+    assert log["runner_id"].tolist() == ["20", "3"]
+    assert pd.api.types.is_string_dtype(log["runner_id"])
+    assert set(injuries["runner_id"]) <= set(log["runner_id"])
+
+
 def test_a_dataframe_is_read_and_not_modified():
     frame = pd.DataFrame(
         {"runner_id": ["A", "A"], "start": ["2025-05-01 07:00", "2025-05-02 07:00"], "km": [5, 6]}
@@ -564,6 +703,68 @@ def test_date_only_runs_on_one_day_are_duplicates_only_with_the_same_distance(tm
     assert check.data["distance_km"].tolist() == [5.0, 8.0]
     assert [p[0] for p in problems_of(check)] == [3]
     assert "same date and distance" in problems_of(check)[0][2]
+    assert check.data["start"].tolist() == [
+        pd.Timestamp("2025-05-01 00:00:00"),
+        pd.Timestamp("2025-05-01 00:00:01"),
+    ]
+
+
+def test_date_only_runs_of_a_runner_on_one_date_start_1_s_apart_in_file_order(tmp_path):
+    path = write_csv(
+        tmp_path / "log.csv",
+        "runner_id,date,distance_km\n"
+        "A,2025-03-01,10\n"  # 1: A's first run that day, 00:00:00
+        "B,2025-03-01,4\n"  # 2: B's only run that day, midnight
+        "A,2025-03-01,-1\n"  # 3: quarantined, not counted
+        "A,2025-03-01,5\n"  # 4: A's second, 00:00:01
+        "A,2025-03-03,6\n"  # 5: A's only run that day, midnight
+        "A,2025-03-01,12\n",  # 6: A's third, 00:00:02
+    )
+    check = check_training_log(path)
+    log = check.data
+    assert log["source_row"].tolist() == [1, 4, 6, 5, 2]
+    assert log["start"].tolist() == [
+        pd.Timestamp("2025-03-01 00:00:00"),
+        pd.Timestamp("2025-03-01 00:00:01"),
+        pd.Timestamp("2025-03-01 00:00:02"),
+        pd.Timestamp("2025-03-03"),
+        pd.Timestamp("2025-03-01"),
+    ]
+    assert not log.duplicated(["runner_id", "start"]).any()
+    assert (
+        "3 runs share their date with another run of the same runner (1 runner-day): the "
+        "source gives no times; runs of one runner on one date are ordered as in the file, 1 s "
+        "apart" in " ".join(check.notes)
+    )
+    assert_accounted(check)
+
+
+def test_date_only_runs_on_one_date_go_through_the_exposures(tmp_path):
+    from pfps_stats.exposures.sessions import session_exposures
+    from pfps_stats.exposures.weeks import weekly_exposures
+
+    path = write_csv(
+        tmp_path / "log.csv",
+        "runner_id,date,distance_km\nA,2025-03-01,5\nA,2025-03-01,10\nA,2025-03-03,6\n"
+        "B,2025-03-02,4\n",
+    )
+    log = load_training_log(path)
+    sessions = session_exposures(log)
+    # The second run of 2025-03-01 counts the first as its past (the file's order).
+    assert sessions["longest_30d_km"].tolist()[:3] == pytest.approx(
+        [np.nan, 5.0, 10.0], nan_ok=True
+    )
+    assert weekly_exposures(log)["weekly_km"].sum() == pytest.approx(25.0)
+
+
+def test_times_of_day_are_kept_as_given(tmp_path):
+    path = write_csv(
+        tmp_path / "log.csv",
+        "runner_id,start,distance_km\nA,2025-03-01 00:00,5\nA,2025-03-01 07:00,10\n",
+    )
+    log = load_training_log(path)
+    assert log["start"].dt.strftime("%H:%M:%S").tolist() == ["00:00:00", "07:00:00"]
+    assert not any("1 s apart" in note for note in log.attrs["notes"])
 
 
 @pytest.mark.parametrize("dayfirst", [None, True, False])

@@ -328,3 +328,17 @@ def test_bad_injury_values_are_listed_with_their_rows(log, injuries):
 def test_runner_ids_that_match_nothing_are_an_error(log, injuries):
     with pytest.raises(DataValidationError, match="none of the 6 runners"):
         session_exposures(log, injuries.assign(runner_id=injuries["runner_id"] + "_"))
+
+
+def test_an_injury_after_the_last_run_before_follow_up_end_is_counted_and_said(make_log):
+    log = make_log([("a", "2025-01-06 08:00", 5.0), ("a", "2025-01-09 08:00", 6.0)])
+    injuries = make_injuries([("a", "2025-05-01", True, "2025-06-30")])
+    rows = session_exposures(log, injuries)
+    assert rows["event"].tolist() == [0, 1]
+    # the last run's state holds from its start to the end of the onset day
+    onset_end = (pd.Timestamp("2025-05-02") - pd.Timestamp("2025-01-06 08:00")) / pd.Timedelta(
+        days=1
+    )
+    assert rows["stop_day"].iloc[-1] == pytest.approx(onset_end)
+    assert rows.attrs["counts"]["injuries_after_last_run_counted"] == 1
+    assert any("after the runner's last run (and before" in n for n in rows.attrs["notes"])

@@ -291,6 +291,7 @@ def test_strava_exports_go_through_the_strava_reader(tmp_path):
     check = check_training_log(tmp_path)
     assert len(check.set_aside) > 0  # the rides and walks mixed in
     assert set(check.set_aside["Activity Type"]) <= {"Ride", "Walk"}
+    assert is_synthetic(check.data)
     back = check.data.merge(log, on=["runner_id", "start"], suffixes=("", "_log"))
     assert len(back) == len(check.data) == len(log)
     np.testing.assert_allclose(back["distance_km"], back["distance_km_log"], atol=1e-9)

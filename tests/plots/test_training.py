@@ -224,3 +224,27 @@ def test_plot_injury_rates_per_hour_and_bad_tables(rates):
     indexed = rates.set_index("session_state")
     ax = plot_injury_rates(indexed, ax=plt.figure().gca())
     assert len(ax.get_xticklabels()) == 4
+
+
+def test_only_onsets_counted_as_events_make_cases():
+    monday = pd.Timestamp("2025-03-03")
+    weeks = pd.DataFrame(
+        {
+            "runner_id": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "week": [monday + pd.Timedelta(weeks=k) for k in range(3)] * 3,
+            "weekly_km": [10.0, 20, 30, 40, 50, 60, 5, 5, 5],
+            "event": [0, 0, 1, 0, 0, 0, 0, 0, 0],  # b's PFP came after another injury
+        }
+    )
+    injuries = pd.DataFrame(
+        {
+            "runner_id": ["a", "b"],
+            "onset": [monday + pd.Timedelta(days=15), monday + pd.Timedelta(days=16)],
+            "pfp": [True, True],
+        }
+    )
+    table = weeks_before_onset(weeks, injuries, n_weeks=2)
+    cases = table[table["group"] == "PFP"]
+    controls = table[table["group"] == "no PFP"]
+    assert cases["median"].tolist() == [10.0, 20.0]  # a only
+    assert controls["median"].tolist() == [5.0, 5.0]  # c only: b is in neither group

@@ -173,6 +173,8 @@ def test_training_jobs_record_the_log_and_injuries(tmp_path):
     assert files["log_sha256"] == ps.DEMO_TRAINING_LOG
     assert files["injuries_sha256"] == tmp_path
     assert set(batch_config.data_files({"data_path": None})) == {"data_sha256"}
+    users_log = {"data_path": None, "log_path": str(tmp_path), "injuries_path": str(tmp_path)}
+    assert set(batch_config.data_files(users_log)) == {"log_sha256", "injuries_sha256"}
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +219,43 @@ def test_training_report_runs_on_a_strava_export_without_ids_or_paths(rendered):
     assert "'stress fracture' (<5)" in text
     assert "1 row quarantined" in text
     assert "Not estimated" not in text
+
+
+def test_a_garmin_export_needs_its_unit_and_the_report_says_so(tmp_path, monkeypatch):
+    garmin = ROOT / "tests" / "cohort" / "data" / "training" / "garmin_Activities.csv"
+    injuries = tmp_path / "injuries.csv"
+    injuries.write_text("runner_id,onset,diagnosis\ngarmin_Activities,2025-07-19,PFPS\n")
+    with pytest.raises(ps.DataValidationError, match="Garmin Connect's 'Distance' column"):
+        report.setup_training_report(garmin, injuries)
+    rs = report.setup_training_report(
+        garmin, injuries, log_mapping={"Distance": ["distance_km", "km"]}, min_cell=None
+    )
+    assert rs.sessions["event"].sum() == 1
+    # an error about the data names no runner
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *items: shown.extend(items))
+    fit = rs.attempt(
+        "a clustered model", ps.fit_cox, rs.sessions, "C(session_state)", cluster="runner_id"
+    )
+    assert fit is None
+    text = " ".join(getattr(item, "data", str(item)) for item in shown)
+    assert "Not estimated" in text
+    assert "garmin_Activities" not in text
+
+
+def test_numeric_runner_ids_are_hidden_only_where_they_are_listed():
+    ids = {"1", "2", "3", "20"}
+    note = "1 runner absent from the log (20): their 1 injury not counted. Swim 3, Ride 48."
+    assert _for_report(note, ids, None) == (
+        "1 runner absent from the log (runner ids not shown): their 1 injury not counted. "
+        "Swim 3, Ride 48."
+    )
+    masked = _for_report(note, ids, 5)
+    assert masked.startswith("<5 runners absent")
+    assert "their <5 injuries" in masked
+    assert _for_report("Distances converted: mi -> km (x 1.609344).", ids, 5).endswith(
+        "(x 1.609344)."
+    )
+    assert _for_report("3 censored, 4 at the end of follow-up", ids, 5) == (
+        "<5 censored, <5 at the end of follow-up"
+    )

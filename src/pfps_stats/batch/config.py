@@ -369,10 +369,13 @@ def data_file(parameters: dict[str, Any]) -> Path:
 
 def data_files(parameters: dict[str, Any]) -> dict[str, Path]:
     """Every data file (or folder) a job reads, by provenance key: ``data_sha256`` (the
-    cohort: ``data_path`` or the demo cohort), and ``log_sha256`` and ``injuries_sha256`` for
-    jobs with ``log_path`` and ``injuries_path`` (null: the demo log and injuries)."""
+    cohort: ``data_path``, or the demo cohort unless the job reads a user's training log
+    without a cohort), and ``log_sha256`` and ``injuries_sha256`` for jobs with ``log_path``
+    and ``injuries_path`` (null: the demo log and injuries)."""
     demo = {"log_path": DEMO_TRAINING_LOG, "injuries_path": DEMO_INJURIES}
     files = {"data_sha256": data_file(parameters)}
+    if parameters.get("log_path") is not None and parameters.get("data_path") is None:
+        del files["data_sha256"]  # a user's log without a cohort: no cohort is read
     for key, default in demo.items():
         if key in parameters:
             value = parameters[key]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ from .units import normalise
 from .validation import CheckAccounting, problem_frame
 from .variables import VARIABLES
 
-#: Diagnoses counted as patellofemoral pain (compared ignoring case, spaces and punctuation).
+#: Wordings of patellofemoral pain: a diagnosis containing one as whole words (case and
+#: punctuation ignored) is PFP, unless it is hedged (:data:`PFP_HEDGES`).
 PFP_LABELS: tuple[str, ...] = (
     "patellofemoral pain",
     "patellofemoral pain syndrome",
@@ -38,6 +40,24 @@ PFP_LABELS: tuple[str, ...] = (
     "PFPS",
     "runner's knee",
     "chondromalacia patellae",
+)
+#: Words that make a diagnosis uncertain or negated ("suspected PFP", "no PFP", "PFP vs
+#: ITBS", "r/o PFP", "?PFP"): with one, a PFP wording is not counted as PFP.
+PFP_HEDGES: tuple[str, ...] = (
+    "no",
+    "not",
+    "non",
+    "without",
+    "suspected",
+    "possible",
+    "query",
+    "rule out",
+    "r/o",
+    "?",
+    "vs",
+    "versus",
+    "history of",
+    "hx",
 )
 #: Canonical names a ``mapping`` may target.
 INJURY_COLUMNS = ("runner_id", "onset", "diagnosis", "pfp", "follow_up_end")
@@ -136,7 +156,7 @@ def load_injuries(
         CSV file for the quarantined rows; required with ``on_invalid="quarantine"``.
     pfp_labels : iterable of str, optional
         Extra diagnosis wordings to count as PFP (e.g. ``["anterior knee pain"]``), beyond
-        :data:`PFP_LABELS`.
+        :data:`PFP_LABELS`; matched as whole words like them.
     dayfirst : bool, optional
         How to read numeric dates such as ``03/04/2025`` when no value decides.
 
@@ -163,11 +183,14 @@ def load_injuries(
 
     Notes
     -----
-    PFP is the diagnosis matching one of :data:`PFP_LABELS` or ``pfp_labels`` as a whole
-    (case, spaces and punctuation ignored): "anterior knee pain" is *not* PFP unless named
-    in ``pfp_labels``, nor is "suspected PFP". A ``pfp`` column in the file wins wherever it
-    has a value. The diagnoses not counted as PFP are listed in the notes, so that a wording
-    missed is seen.
+    A diagnosis is PFP when, lower-cased with punctuation turned into spaces, it contains one
+    of :data:`PFP_LABELS` or ``pfp_labels`` as whole words ("Patellofemoral pain syndrome
+    (PFPS)", "PFPS right", "R knee PFPS"; also with the dots, hyphens and apostrophes
+    removed: "P.F.P.S.", "patello-femoral pain", "runners knee"), unless the rest of it holds
+    a word of uncertainty or negation (:data:`PFP_HEDGES`: "suspected PFP", "no PFP", "PFP vs
+    ITBS", "?PFP"), which the notes name. "Anterior knee pain" is *not* PFP unless named in
+    ``pfp_labels``. A ``pfp`` column in the file wins wherever it has a value. The diagnoses
+    not counted as PFP are listed in the notes, so that a wording missed is seen.
     """
     _check_on_invalid(on_invalid, quarantine_path, path, "check_injuries")
     check = check_injuries(path, mapping, pfp_labels, dayfirst)
@@ -312,7 +335,10 @@ def check_injuries(
         else pd.Series("", index=range(n), dtype="str")
     )
     no_diagnosis = diagnosis.str.lower().isin(MISSING_DATE_TOKENS).to_numpy()
-    pfp = fold_label(diagnosis).isin(labels).to_numpy() & ~no_diagnosis
+    named, hedged = _pfp_wording(diagnosis, labels)
+    named &= ~no_diagnosis
+    hedged &= ~no_diagnosis
+    pfp = named.copy()
     stated = np.zeros(n, dtype=bool)
     if "pfp" in roles:
         given = as_text(frame.iloc[:, roles["pfp"]]).reset_index(drop=True).str.lower()
@@ -326,7 +352,7 @@ def check_injuries(
             "write 1 (PFP) or 0 (another injury), or leave the cell empty to go by the diagnosis",
         )
         pfp = np.where(stated & ~unreadable, value.fillna(False).to_numpy(dtype=bool), pfp)
-        overruled = stated & ~unreadable & (pfp != fold_label(diagnosis).isin(labels).to_numpy())
+        overruled = stated & ~unreadable & (pfp != named)
         if (overruled & ~no_diagnosis).any():
             notes.append(
                 f"The file's pfp column decides for {int((overruled & ~no_diagnosis).sum())} "
@@ -414,12 +440,62 @@ def check_injuries(
         "pfp": pd.Series(pfp.astype(bool)),
         "follow_up_end": pd.Series(end_of),
     }
-    return _finish(raw, problems, values, notes, blocked, parsed.column_problem)
+    return _finish(raw, problems, values, notes, blocked, parsed.column_problem, hedged & ~stated)
 
 
-def _labels(extra: Iterable[str] | None) -> frozenset:
+def _words(text: pd.Series, joined: bool) -> pd.Series:
+    """Text as space-separated lower-case words: punctuation turned into spaces, or with
+    ``joined`` dots, hyphens and apostrophes first removed ("P.F.P.S." -> "pfps")."""
+    text = text.str.lower()
+    if joined:
+        text = text.str.replace(r"[.\-'\u2019`]+", "", regex=True)
+    return text.str.replace(r"[\W_]+", " ", regex=True).str.strip()
+
+
+def _labels(extra: Iterable[str] | None) -> re.Pattern:
+    """A pattern matching any PFP wording (both word forms of each) as whole words."""
     extra = [extra] if isinstance(extra, str) else list(extra or [])
-    return frozenset(fold_label(pd.Series([*PFP_LABELS, *extra], dtype="str")))
+    wordings = pd.Series([*PFP_LABELS, *extra], dtype="str")
+    forms = {f for joined in (False, True) for f in _words(wordings, joined) if f}
+    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<!\S)(?:{alternatives})(?!\S)")
+
+
+_HEDGE = re.compile(
+    r"(?<!\S)(?:"
+    + "|".join(
+        re.escape(w) for w in _words(pd.Series(list(PFP_HEDGES), dtype="str"), joined=False) if w
+    )
+    + r")(?!\S)"
+)
+
+
+def _pfp_wording(diagnosis: pd.Series, labels: re.Pattern) -> tuple[np.ndarray, np.ndarray]:
+    """Per diagnosis: (names PFP and is not hedged, names PFP but is hedged).
+
+    A diagnosis names PFP when either word form (:func:`_words`) contains a wording of
+    ``labels``; it is hedged when what is left of either form once the wordings are taken
+    out holds a word of :data:`PFP_HEDGES`, or when it contains "?". Computed once per
+    distinct diagnosis.
+    """
+    codes, uniques = pd.factorize(diagnosis)
+    if not len(uniques):
+        none = np.zeros(len(diagnosis), dtype=bool)
+        return none, none.copy()
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    named = np.zeros(len(text), dtype=bool)
+    hedged = text.str.contains("?", regex=False).to_numpy(dtype=bool, copy=True)
+    for joined in (False, True):
+        words = _words(text, joined)
+        named |= words.str.contains(labels).to_numpy()
+        rest = words.str.replace(labels, " ", regex=True)
+        hedged |= rest.str.contains(_HEDGE).to_numpy()
+    hedged &= named
+    pick = np.where(codes >= 0, codes, 0)
+    missing = codes < 0
+    out_named = np.where(missing, False, (named & ~hedged)[pick])
+    out_hedged = np.where(missing, False, hedged[pick])
+    return out_named, out_hedged
 
 
 def _roles(names: list[str], mapping: dict, problems: list[dict]) -> dict[str, int]:
@@ -509,6 +585,7 @@ def _finish(
     notes: list[str],
     blocked: np.ndarray,
     column_problem: tuple[str, str] | None = None,
+    hedged: np.ndarray | None = None,
 ) -> InjuriesCheck:
     frame = raw.frame
     rows = np.asarray(frame.index, dtype=np.int64)
@@ -553,6 +630,7 @@ def _finish(
         ok = np.flatnonzero(~bad)
         data = pd.DataFrame({k: v.iloc[ok].to_numpy() for k, v in values.items()})
         data["source_row"] = rows[ok]
+        data["_hedged"] = np.zeros(len(ok), dtype=bool) if hedged is None else hedged[ok]
         data = data.astype(
             {
                 "runner_id": "str",
@@ -567,7 +645,16 @@ def _finish(
             ["runner_id", "onset", "source_row"], na_position="last", kind="stable"
         ).reset_index(drop=True)
         n_pfp = int(data["pfp"].sum())
-        not_pfp = data["diagnosis"][~data["pfp"]].dropna().value_counts()
+        is_hedged = data.pop("_hedged").to_numpy(dtype=bool)
+        uncertain = data["diagnosis"][is_hedged].value_counts()
+        if len(uncertain):
+            shown = ", ".join(f"{d!r} ({c})" for d, c in list(uncertain.items())[:10])
+            more = f" and {len(uncertain) - 10} more" if len(uncertain) > 10 else ""
+            notes.append(
+                f"Not counted as PFP because uncertain or negated: {shown}{more}; a pfp column "
+                f"(1/0) in the file decides such cases."
+            )
+        not_pfp = data["diagnosis"][~data["pfp"] & ~is_hedged].dropna().value_counts()
         if len(not_pfp):
             shown = ", ".join(f"{d!r} ({c})" for d, c in list(not_pfp.items())[:10])
             more = f" and {len(not_pfp) - 10} more" if len(not_pfp) > 10 else ""

@@ -13,7 +13,8 @@ Sources recognised:
   optionally a duration (``duration_min``, ``Moving time (s)``, or ``h:mm:ss`` values);
 - Strava's bulk export ``activities.csv``, by its header;
 - Garmin Connect's ``Activities.csv``, by its header;
-- a folder of per-runner files of any of these kinds.
+- a folder of per-runner files of any of these kinds (only the ``activities.csv`` files when
+  it holds any, as a Strava bulk export does beside its profile.csv, shoes.csv, ...).
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ _DURATION_SPELLINGS = {
 FOLDER_SUFFIXES = {".csv", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq"}
 #: File stems that name an export, not a runner: the runner is the folder's name.
 GENERIC_STEMS = frozenset({"activities", "activity", "export", "summary"})
+#: File names (compared in lower case) of Strava's and Garmin Connect's activity exports.
+#: When a folder holds any, only files of these names are read: a Strava bulk export also
+#: holds profile.csv, shoes.csv, bikes.csv, media.csv, goals.csv, clubs.csv, ...
+EXPORT_NAMES = frozenset({"activities.csv"})
 
 _ID_KEYS = frozenset(
     normalise(a)
@@ -181,9 +186,17 @@ def load_training_log(
     path : path or DataFrame
         A file (CSV, Excel .xlsx, Parquet; a Strava ``activities.csv`` or Garmin Connect
         ``Activities.csv`` is recognised by its header), a DataFrame (not modified), or a
-        folder of per-runner files (the runner is the file's stem, or for files in
-        sub-folders, such as ``strava/R001/activities.csv``, the sub-folder's name; a
-        ``runner_id`` column in a file wins).
+        folder of per-runner files, read with its sub-folders. The runner is the file's stem
+        (``R001.csv``), or for a file with a generic name (``activities.csv``,
+        :data:`GENERIC_STEMS`) the name of the folder holding it
+        (``strava/site1/R001/activities.csv`` is runner ``R001``); a ``runner_id`` column in
+        a file wins. Two files without such a column that would give the same runner id are
+        an error. When the folder holds any activity export (named ``activities.csv``, in any
+        case), only files of that name are read and the others are named in the notes as
+        skipped (a Strava bulk export also holds profile.csv, shoes.csv, ...); otherwise every
+        CSV, Excel and Parquet file is read. A file with a header but no data rows (a runner
+        with no activities yet) gives no runs and is named in the notes; a single such file is
+        an error.
     mapping : dict, optional
         ``{source column: target}``; target is one of ``runner_id``, ``start``,
         ``distance_km``, ``duration_min``, ``activity_type``, a pair ``(name, unit)`` (distance
@@ -213,7 +226,9 @@ def load_training_log(
     DataFrame
         One row per run, sorted by ``runner_id`` then ``start``, with a fresh RangeIndex:
         ``runner_id`` (str), ``start`` (datetime64[ns], naive: local wall-clock time as
-        exported, or UTC where the source is UTC or carried a zone, as the notes say),
+        exported, or UTC where the source is UTC or carried a zone, as the notes say; for a
+        date without a time, midnight, and the k-th run of a runner on that date, counted
+        from 0 in file order, k seconds after midnight),
         ``distance_km`` (float, > 0 and at most 250), ``duration_min`` (float; NaN when the
         source has none), ``activity_type`` (str; ``"Run"`` when the source has none),
         ``source_file`` (str; only for a folder) and ``source_row`` (int; 1 = first data row
@@ -229,16 +244,22 @@ def load_training_log(
         metres, is absent), a start in the future, a duplicate session (same runner and start:
         the first copy is kept, later ones are problems naming it; for dates without a time
         of day the distance must match too), an unknown runner (with ``runners=``), an
-        unreadable or negative duration, a missing activity type.
+        unreadable or negative duration, a missing activity type; in a folder, two files
+        whose names give the same runner id, and files that cannot be read (each named by its
+        path within the folder).
     ValueError
         For a bad ``on_invalid`` or ``quarantine_path``.
 
     Notes
     -----
     Every row read is accepted, set aside (not a run) or quarantined, and the counts add up
-    to the rows read. Strava writes ``Activity Date`` in UTC; Garmin Connect in the watch's
-    local time; this is noted. Zone-aware values are converted to UTC and the zone dropped.
-    Checked against hand-made exports of each kind in ``tests/cohort/test_training_log.py``.
+    to the rows read. When the source gives dates without times, several runs of one runner
+    on one date are all kept (unless they are duplicates: same distance) with starts 1 s
+    apart in file order, 00:00:00, 00:00:01, ..., so that ``(runner_id, start)`` is unique
+    as the exposures require; the notes give how many runs this concerns. Strava writes
+    ``Activity Date`` in UTC; Garmin Connect in the watch's local time; this is noted.
+    Zone-aware values are converted to UTC and the zone dropped. Checked against hand-made
+    exports of each kind in ``tests/cohort/test_training_log.py``.
     """
     _check_on_invalid(on_invalid, quarantine_path, path, "check_training_log")
     check = check_training_log(path, mapping, activity_types, dayfirst, runners)
@@ -341,22 +362,27 @@ class _Part:
         return f"{self.label}: {name}" if self.label else name
 
 
-def _read_parts(source: str | os.PathLike | pd.DataFrame) -> tuple[list[_Part], str, bool]:
-    """The log's parts, the source's name, and whether it is a folder."""
+#: What a reader's problem says of a file with a header and no data rows (blank rows count
+#: as none): in a folder, such a file (a runner with no activities yet) contributes no runs.
+_HEADER_ONLY = "has a header but"
+
+
+def _read_parts(
+    source: str | os.PathLike | pd.DataFrame,
+) -> tuple[list[_Part], str, bool, list[str]]:
+    """The log's parts, the source's name, whether it is a folder, and notes on the files of a
+    folder that were skipped or held no rows."""
     if isinstance(source, pd.DataFrame):
         return (
             [_Part(read_frame(source, keep_duplicate_names=True), None, None)],
             "DataFrame",
             False,
+            [],
         )
     path = Path(source)
     if not path.is_dir():
         raw = read_table(path, keep_duplicate_names=True)
-        stem = path.stem
-        name_id = stem
-        if stem.lower() in GENERIC_STEMS and path.resolve().parent.name:
-            name_id = path.resolve().parent.name
-        return [_Part(raw, None, name_id)], raw.source, False
+        return [_Part(raw, None, _runner_from_name(path))], raw.source, False, []
     files = sorted(
         p
         for p in path.rglob("*")
@@ -380,12 +406,96 @@ def _read_parts(source: str | os.PathLike | pd.DataFrame) -> tuple[list[_Part], 
             ),
             source=path.name,
         )
-    parts = []
+    notes = []
+    exports = [f for f in files if f.name.lower() in EXPORT_NAMES]
+    if exports and len(exports) < len(files):
+        skipped = [f.relative_to(path).as_posix() for f in files if f not in exports]
+        shown = ", ".join(skipped[:8]) + (
+            f" and {len(skipped) - 8} more" if len(skipped) > 8 else ""
+        )
+        notes.append(
+            f"Skipped {_count(len(skipped), 'other file')}: {shown}. The folder holds activity "
+            f"exports (activities.csv), so only files of that name are read."
+        )
+        files = exports
+    parts: list[_Part] = []
+    empty: list[str] = []
+    unreadable: list[dict] = []
     for file in files:
-        rel = file.relative_to(path)
-        name_id = rel.parts[0] if len(rel.parts) > 1 else file.stem
-        parts.append(_Part(read_table(file, keep_duplicate_names=True), rel.as_posix(), name_id))
-    return parts, path.name, True
+        rel = file.relative_to(path).as_posix()
+        try:
+            raw = read_table(file, keep_duplicate_names=True)
+        except DataValidationError as exc:
+            found = exc.problems.to_dict("records")
+            if all(_HEADER_ONLY in str(p["problem"]) for p in found):
+                empty.append(rel)
+                continue
+            for p in found:
+                column = p["column"]
+                unreadable.append(
+                    {
+                        **p,
+                        "column": rel if column is None or pd.isna(column) else f"{rel}: {column}",
+                        "fix": "correct the file, or move it out of the folder",
+                    }
+                )
+            continue
+        parts.append(_Part(raw, rel, _runner_from_name(file)))
+    if unreadable:
+        raise DataValidationError(problem_frame(unreadable), source=path.name)
+    if not parts:
+        raise DataValidationError(
+            problem_frame(
+                [
+                    {
+                        "row": None,
+                        "column": None,
+                        "value": None,
+                        "problem": f"the folder {str(path)!r} holds no runs: every file has a "
+                        f"header but no data rows ({', '.join(empty[:8])}"
+                        + (f" and {len(empty) - 8} more" if len(empty) > 8 else "")
+                        + ")",
+                        "fix": "export the runners' activities again, or give the folder that "
+                        "holds them",
+                    }
+                ]
+            ),
+            source=path.name,
+        )
+    notes += [f"{rel}: no data rows (a header only), so no runs from this file." for rel in empty]
+    return parts, path.name, True, notes
+
+
+def _runner_from_name(file: Path) -> str:
+    """The runner id a file's name gives: for a generic name (activities.csv, ...,
+    :data:`GENERIC_STEMS`) the name of the folder holding it, else the file's stem."""
+    if file.stem.lower() in GENERIC_STEMS:
+        return file.parent.name or file.resolve().parent.name or file.stem
+    return file.stem
+
+
+def _name_clashes(parts: list[_Part]) -> None:
+    """Files without a runner id column whose names give the same runner id: a problem of
+    each (their runs would be merged as one runner's)."""
+    by_id: dict[str, list[_Part]] = {}
+    for part in parts:
+        if part.label is not None and "runner_id" not in part.roles:
+            by_id.setdefault(part.name_id, []).append(part)
+    for runner, group in by_id.items():
+        if len(group) < 2:
+            continue
+        files = [p.label for p in group]
+        shown = ", ".join(files[:-1]) + f" and {files[-1]}"
+        for part in group:
+            _col_problem(
+                part,
+                "runner_id",
+                f"the runner id {runner!r} comes from the names of {len(files)} files: "
+                f"{shown}; their runs would be merged as one runner's",
+                "give each runner's export a folder of its own named after the runner (e.g. "
+                "R001/activities.csv) or a file named after the runner (R001.csv), or add a "
+                "runner_id column to the files",
+            )
 
 
 def _identify(header: str) -> tuple[str, str | None] | None:
@@ -866,7 +976,8 @@ def check_training_log(
 
     Unlike :func:`load_training_log` it does not raise for bad rows or columns. It raises
     :class:`DataValidationError` only when a file cannot be read at all (missing, empty,
-    unparseable) or a folder holds no log files. Parameters are those of
+    unparseable; in a folder, every such file is listed, named by its path within the
+    folder) or a folder holds no log files or no rows. Parameters are those of
     :func:`load_training_log`.
 
     Returns
@@ -876,10 +987,11 @@ def check_training_log(
     mapping = dict(mapping or {})
     run_types = _run_types(activity_types)
     known = _known(runners)
-    parts, source, folder = _read_parts(path)
+    parts, source, folder, file_notes = _read_parts(path)
     used: set = set()
     for part in parts:
         _detect(part, mapping, used)
+    _name_clashes(parts)
     file_problems: list[dict] = []
     for key in [k for k in mapping if k not in used]:
         names = sorted({n for part in parts for n in part.names})
@@ -906,6 +1018,7 @@ def check_training_log(
         file_problems += part.problems
     n_input = sum(len(part.raw.frame) for part in parts)
     notes = _reading_notes(parts, source, folder, n_input)
+    notes[1:1] = file_notes
     std = pd.concat(frames, ignore_index=True) if frames else None
     result = _validate(std, parts, folder, run_types, known, dayfirst, notes)
     problems = pd.concat(
@@ -1021,16 +1134,24 @@ def _reading_notes(parts: list[_Part], source: str, folder: bool, n_input: int) 
     notes = []
     if folder:
         from_names = [p for p in parts if "runner_id" not in p.roles]
-        nested = [p for p in from_names if "/" in (p.label or "")]
+        generic = [p for p in from_names if Path(p.label).stem.lower() in GENERIC_STEMS]
         notes.append(
             f"Read {_count(n_input, 'row')} from {_count(len(parts), 'file')} in the folder "
             f"{source!r}."
         )
         if from_names:
-            how = "sub-folder names" if len(nested) == len(from_names) else "file and folder names"
-            if not nested:
-                how = "file names"
-            notes.append(f"Runner ids of {_count(len(from_names), 'file')} taken from their {how}.")
+            how = "their file names"
+            if len(generic) == len(from_names):
+                how = (
+                    "the names of the folders holding them (the files have a generic name, "
+                    "such as activities.csv)"
+                )
+            elif generic:
+                how = (
+                    "their file names, or for a file with a generic name (such as "
+                    "activities.csv) from the name of the folder holding it"
+                )
+            notes.append(f"Runner ids of {_count(len(from_names), 'file')} taken from {how}.")
     else:
         notes.append(f"Read {_count(n_input, 'row')} from {source}.")
         part = parts[0]
@@ -1100,6 +1221,31 @@ _EMPTY_LOG = {
     "duration_min": "float64",
     "activity_type": "str",
 }
+
+
+def _spread_date_only(
+    start: np.ndarray, date_only: np.ndarray, codes: np.ndarray, notes: list[str]
+) -> None:
+    """Give accepted runs with a date and no time distinct starts, in place: the k-th run of a
+    runner on a date (from 0, in file order: ``date_only`` is ascending) starts k seconds
+    after midnight, so that (runner, start) is unique as the exposures require."""
+    if not len(date_only):
+        return
+    key = pd.DataFrame({"r": codes[date_only], "s": start[date_only].view("int64")})
+    group = key.groupby(["r", "s"], sort=False)
+    nth = group.cumcount().to_numpy()
+    if not nth.any():
+        return
+    start[date_only] += nth.astype("timedelta64[s]")
+    size = group["s"].transform("size").to_numpy()
+    shared = size > 1
+    n_days = int((nth[shared] == 0).sum())
+    notes.append(
+        f"{_count(int(shared.sum()), 'run')} share their date with another run of the same "
+        f"runner ({_count(n_days, 'runner-day')}): the source gives no times; runs of one "
+        "runner on one date are ordered as in the file, 1 s apart (starts 00:00:00, "
+        "00:00:01, ...)."
+    )
 
 
 def _empty_data(folder: bool) -> pd.DataFrame:
@@ -1415,6 +1561,7 @@ def _validate(
             set_aside.append(_raw_rows(part, local[a], why, folder))
 
     ok = np.flatnonzero(is_run & ~bad)
+    _spread_date_only(start, ok[~has_time[ok]], codes, notes)
     order = ok[np.lexsort((ok, start[ok].view("int64"), codes[ok]))]
     data = pd.DataFrame(
         {

@@ -476,6 +476,9 @@ def follow_up(
     reason[no_time] = -1
 
     extended = ~follow_given & ~no_time & (reason < 2) & (end > last_day_end)
+    # With a follow_up_end, an injury after the last run ends a stretch of time with no run:
+    # counted (the last run's state holds until it), and said, as the issue asks.
+    after_last = follow_given & ~no_time & (reason < 2) & (end > last_day_end)
     ended_by_injury = (reason == 0) | (reason == 1)
     later = counted & (inj.onset_end >= end[safe])
     # the injury that ended time at risk is not "later"; at most one per runner is that one
@@ -497,7 +500,7 @@ def follow_up(
         "injuries_absent_runner": int(absent.sum()),
         "injuries_before_first_run": int(before_first.sum()),
         "injuries_after_follow_up_end": int(after_follow.sum()),
-        "injuries_after_last_run_counted": int(extended.sum()),
+        "injuries_after_last_run_counted": int(extended.sum() + after_last.sum()),
         "injuries_after_end_of_risk": n_later,
         "runners": n,
         "runners_absent_from_log": len(absent_ids),
@@ -534,6 +537,12 @@ def follow_up(
             f"{_plural(int(extended.sum()), 'injury', 'injuries')} after the runner's last run "
             "counted: with no follow_up_end, follow-up runs to that injury, and the weeks "
             f"between count as 0 km ({_listing(runners[extended])})."
+        )
+    if after_last.any():
+        notes.append(
+            f"{_plural(int(after_last.sum()), 'injury', 'injuries')} after the runner's last run "
+            "(and before their follow_up_end) counted: the last run's state holds until the "
+            f"onset ({_listing(runners[after_last])})."
         )
     if n_later:
         notes.append(

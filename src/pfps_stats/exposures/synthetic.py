@@ -619,7 +619,9 @@ def write_strava_exports(
     moving time in seconds), with some rides and walks mixed in (``rides_per_run`` of them per
     run) that the reader sets aside. For demos and tests of the whole path from an export:
     ``ps.load_training_log(folder)`` reads it back (runner ids from the folder names). Start
-    times are written as they are in the log; Strava's own files are in UTC.
+    times are written as they are in the log; Strava's own files are in UTC. A last column,
+    ``data_source = "SYNTHETIC"`` (not in Strava's files), keeps the label on the runs read
+    back.
 
     Parameters
     ----------
@@ -709,6 +711,9 @@ def write_strava_exports(
     ]
     table = pd.DataFrame(dict(enumerate(columns)))
     table.columns = list(STRAVA_COLUMNS)
+    # Not a Strava column: the label that keeps these simulated runs from passing for real
+    # ones (load_training_log keeps it, and reports show the SYNTHETIC banner).
+    table["data_source"] = SYNTHETIC_LABEL
     for runner, part in table.groupby(rows["runner_id"].to_numpy(), sort=True):
         target = folder / str(runner)
         target.mkdir(parents=True, exist_ok=True)

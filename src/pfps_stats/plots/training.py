@@ -80,7 +80,8 @@ def weeks_before_onset(
         calendar week before the one holding the onset, which is left out because it is
         partly after it): runners (how many contributed), values, median, q1, q3 of weekly_km.
 
-        - PFP: each runner's first PFP onset; their own weeks -n_weeks..-1. Weeks before the
+        - PFP: each runner's first PFP onset (with ``weeks`` from ``weekly_exposures(log,
+          injuries)``: only onsets counted as events); their own weeks -n_weeks..-1. Weeks before the
           runner's first logged week are unknown, not 0 km, and are left out.
         - no PFP: runners with no PFP onset (other injuries included). For relative week k,
           every such runner's weekly_km in calendar week (onset week + k weeks) of every
@@ -131,6 +132,12 @@ def weeks_before_onset(
         .min()
     )
     first = first[first.index.isin(data["runner_id"])]
+    if "event" in weeks:
+        # Counting-process rows: the cases are the onsets counted as events. A PFP onset after
+        # another injury (or before the first run) is not one; that runner is in neither group.
+        counted = set(weeks.loc[weeks["event"] == 1, "runner_id"].astype(str))
+        data = data[~data["runner_id"].isin(first.index.difference(list(counted)))]
+        first = first[first.index.isin(counted)]
     if first.empty:
         raise ValueError(
             "no runner of weeks has a PFP onset in injuries (pfp True with an onset date): "

@@ -42,12 +42,20 @@ def attempt(what: str, func, /, *args, **kwargs):
     -------
     The result of ``func``, or None when it could not be estimated.
     """
+    return run_or_explain(what, func, args, kwargs)
+
+
+def run_or_explain(what: str, func, args: tuple, kwargs: dict, clean=None):
+    """:func:`attempt`, with ``clean(reason)`` applied to the reason before it is shown (a
+    report that must not name runners passes a function that hides them)."""
     from IPython.display import Markdown, display
 
     try:
         return func(*args, **kwargs)
     except (PfpsError, ValueError) as exc:
         reason = " ".join(str(exc).split())
+        if clean is not None:
+            reason = clean(reason)
         display(Markdown(f"**Not estimated: {html.escape(what)}.** {html.escape(reason)}"))
         return None
 

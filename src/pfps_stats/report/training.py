@@ -6,21 +6,24 @@ from __future__ import annotations
 import html
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from .._exceptions import DataValidationError
 from ..cohort.injuries import InjuriesCheck, check_injuries
 from ..cohort.load import check_cohort
 from ..cohort.quality import in_subgroup
 from ..cohort.synthetic import DEMO_COHORT
 from ..cohort.training_log import TrainingLogCheck, check_training_log
+from ..cohort.validation import problem_frame
 from ..cohort.variables import OUTCOME
 from ..exposures.sessions import session_exposures
 from ..exposures.synthetic import DEMO_INJURIES, DEMO_TRAINING_LOG
 from ..exposures.weeks import weekly_exposures
 from ..models.cox import CoxFit
-from .display import quiet_warnings, synthetic_banner
+from .display import quiet_warnings, run_or_explain, synthetic_banner
 from .formatting import format_estimate_ci, format_p_value
 from .suppression import SUPPRESSED, suppress_small_counts
 
@@ -151,6 +154,20 @@ class TrainingReportSetup:
         ids = self._runner_ids()
         return [_for_report(note, ids, self.min_cell) for note in notes]
 
+    def notes_of(self, fit) -> list[str]:
+        """A fit's notes, fit for a report (as :meth:`notes`: no runner ids, small counts
+        hidden)."""
+        ids = self._runner_ids()
+        return [_for_report(note, ids, self.min_cell) for note in getattr(fit, "notes", fit)]
+
+    def attempt(self, what: str, func, /, *args, **kwargs):
+        """:func:`~pfps_stats.report.attempt` with the reason shown as :meth:`notes` are: an
+        error about the data ("'ANNA-SMITH' is the only cluster") names no runner."""
+        ids = self._runner_ids()
+        return run_or_explain(
+            what, func, args, kwargs, lambda text: _for_report(text, ids, self.min_cell)
+        )
+
     def _runner_ids(self) -> set:
         return {*self.log_check.data["runner_id"], *self.injuries_check.data["runner_id"]}
 
@@ -166,6 +183,8 @@ def setup_training_report(
     *,
     min_cell: int | None = 5,
     dayfirst: bool | None = None,
+    log_mapping: Mapping[str, object] | None = None,
+    pfp_labels: Sequence[str] | None = None,
 ) -> TrainingReportSetup:
     """Read a training log, its injuries and (optionally) a cohort, and build the exposures.
 
@@ -184,6 +203,11 @@ def setup_training_report(
         Small-cell suppression threshold (default 5); None turns suppression off.
     dayfirst : bool, optional
         For logs with dates such as 03/04/2025 (see :func:`~pfps_stats.load_training_log`).
+    log_mapping : dict, optional
+        The log's ``mapping`` (e.g. ``{"Distance": ("distance_km", "km")}`` for a Garmin
+        export, whose header gives no unit).
+    pfp_labels : list of str, optional
+        Further diagnoses to count as PFP (see :func:`~pfps_stats.load_injuries`).
 
     Returns
     -------
@@ -205,8 +229,18 @@ def setup_training_report(
         )
     quiet_warnings()
     demo = log_path is None
-    log_check = check_training_log(DEMO_TRAINING_LOG if demo else log_path, dayfirst=dayfirst)
-    injuries_check = check_injuries(DEMO_INJURIES if demo else injuries_path, dayfirst=dayfirst)
+    log_check = check_training_log(
+        DEMO_TRAINING_LOG if demo else log_path, log_mapping, dayfirst=dayfirst
+    )
+    injuries_check = check_injuries(
+        DEMO_INJURIES if demo else injuries_path, pfp_labels=pfp_labels, dayfirst=dayfirst
+    )
+    for check in (log_check, injuries_check):
+        # Rows with problems are set aside (and counted in the header); a problem with a whole
+        # file or column, or nothing left to analyse, stops the report with every problem.
+        if len(check.file_problems) or check.data.empty:
+            problems = check.problems if len(check.problems) else _nothing_left(check)
+            raise DataValidationError(problems, source=check.source)
     if cohort_path is None and demo:
         cohort_path = DEMO_COHORT
     cohort = None
@@ -247,36 +281,72 @@ def setup_training_report(
 
 _PARENTHESES = re.compile(r"\(([^()]*)\)")
 _DIAGNOSIS_COUNT = re.compile(r"('[^']*') \((\d+)\)")
-# A count of runners, injuries or onsets ("2 runners", "0 censored at another injury").
+# A count of runners, injuries or onsets ("2 runners", "0 censored at another injury",
+# "4 at the end of follow-up").
 _PEOPLE_COUNT = re.compile(
-    r"(?<![\w.,-])(\d[\d,]*)(?=\s+(?:[\w()=-]+\s+){0,2}?"
-    r"(?:runners?|injur(?:y|ies)|PFP|onsets?|censored|events?)\b)"
+    r"(?<![\w.,<-])(\d[\d,]*)(?=\s+(?:(?:[\w()=-]+\s+){0,2}?"
+    r"(?:runners?|injur(?:y|ies)|PFP|onsets?|censored|events?)\b|at the end of follow-up))"
 )
+# After "<5", the singular would say the count was 1.
+_SINGULAR = re.compile(r"(<\d+ (?:[\w-]+ ){0,2}?)(runner|injury|onset|event)\b(?!s)")
+_PLURAL = {"runner": "runners", "injury": "injuries", "onset": "onsets", "event": "events"}
+_MORE = re.compile(r"^and \d+ more$")
 
 
 def _for_report(note: str, ids: set, min_cell: int | None) -> str:
-    """``note`` without runner ids (a listing of them reads "runner ids not shown") and, with
-    ``min_cell``, with small per-diagnosis counts ("'calf strain' (2)") read "<min_cell"."""
+    """``note`` as a report may show it.
+
+    - A listing of runner ids in parentheses reads "(runner ids not shown)"; any other
+      mention of an id that is not a plain number reads "[runner]" (a plain-number id cannot
+      be told from a count, so only listings of those are hidden).
+    - With ``min_cell``: a count of runners, injuries, onsets or events below it, and a
+      per-diagnosis count below it ("'calf strain' (2)"), read ``"<5"``, with the noun in the
+      plural. Counts are hidden one by one: a note is not audited for counts that could be
+      worked out from others (see docs/training-load.md, Known limits).
+    """
+    ids = {str(i) for i in ids}
     if ids:
-        named = re.compile(
-            r"(?<![\w-])(?:"
-            + "|".join(re.escape(str(i)) for i in sorted(ids, key=lambda i: -len(str(i))))
-            + r")(?![\w-])"
-        )
-        note = _PARENTHESES.sub(
-            lambda m: "(runner ids not shown)" if named.search(m.group(1)) else m.group(0), note
-        )
-        note = named.sub("[runner]", note)
+
+        def listing(m: re.Match) -> str:
+            items = [x.strip() for x in re.split(r",| and (?=\d+ more)", m.group(1))]
+            items = [x for x in items if x and not _MORE.match("and " + x) and x != ""]
+            named = [x for x in items if x.strip("'\"") in ids]
+            if named and len(named) >= len(items) - 1:
+                return "(runner ids not shown)"
+            return m.group(0)
+
+        note = _PARENTHESES.sub(listing, note)
+        words = sorted((i for i in ids if not i.isdigit()), key=len, reverse=True)
+        if words:
+            named = re.compile(
+                r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])"
+            )
+            note = named.sub("[runner]", note)
     if min_cell is not None:
+        small = f"<{min_cell}"
         note = _DIAGNOSIS_COUNT.sub(
-            lambda m: f"{m.group(1)} (<{min_cell})" if int(m.group(2)) < min_cell else m.group(0),
+            lambda m: f"{m.group(1)} ({small})" if int(m.group(2)) < min_cell else m.group(0),
             note,
         )
         note = _PEOPLE_COUNT.sub(
-            lambda m: f"<{min_cell}" if int(m.group(1).replace(",", "")) < min_cell else m.group(0),
-            note,
+            lambda m: small if int(m.group(1).replace(",", "")) < min_cell else m.group(0), note
         )
+        note = _SINGULAR.sub(lambda m: m.group(1) + _PLURAL[m.group(2)], note)
     return note
+
+
+def _nothing_left(check) -> pd.DataFrame:
+    return problem_frame(
+        [
+            {
+                "row": None,
+                "column": None,
+                "value": None,
+                "problem": "no row is left to analyse",
+                "fix": "check the file holds runs (or injuries) of the runners analysed",
+            }
+        ]
+    )
 
 
 def _join(rows: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFrame:
