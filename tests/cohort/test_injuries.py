@@ -329,3 +329,14 @@ def test_header_detection():
     assert looks_like_injuries(["Athlete ID", "Injury date"])
     assert not looks_like_injuries(["runner_id", "date", "pfp", "age"])
     assert not looks_like_injuries(["runner_id", "date", "distance_km"])
+
+
+@pytest.mark.parametrize(
+    "diagnosis",
+    ["PFP ruled out", "PFP excluded", "negative for PFP", "PFP unlikely", "PFP-like pain"],
+)
+def test_ruled_out_or_unlikely_pfp_is_not_counted(diagnosis):
+    data = pd.DataFrame({"runner_id": ["a"], "onset": ["2025-01-01"], "diagnosis": [diagnosis]})
+    check = check_injuries(data)
+    assert not check.data["pfp"].iloc[0]
+    assert any("uncertain or negated" in n for n in check.notes)

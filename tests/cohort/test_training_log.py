@@ -545,9 +545,7 @@ def test_a_strava_bulk_export_folder_reads_only_its_activities(tmp_path):
     assert len(check.problems) == 0
     assert check.n_input == 2
     assert_accounted(check)
-    assert "Skipped 3 other files: R1/bikes.csv, R1/profile.csv, R1/shoes.csv." in " ".join(
-        check.notes
-    )
+    assert "Skipped 3 other files of activity-export folders" in " ".join(check.notes)
     rows = pd.concat([check.quarantined, check.set_aside]).astype(str)
     assert not rows.apply(lambda c: c.str.contains("ann@example.org|Pegasus")).any().any()
     out = tmp_path / "q.csv"
@@ -555,15 +553,19 @@ def test_a_strava_bulk_export_folder_reads_only_its_activities(tmp_path):
     assert not out.exists()
 
 
-def test_at_most_8_skipped_files_are_named(tmp_path):
+def test_files_beside_a_strava_export_are_skipped_and_other_runners_read(tmp_path):
     folder = tmp_path / "export"
-    write_strava(folder / "R1" / "activities.csv", rows=STRAVA_ROWS[:1])
-    for i in range(10):
-        write_csv(folder / "R1" / f"other{i}.csv", "a,b\n1,2\n")
-    notes = " ".join(check_training_log(folder).notes)
-    assert "Skipped 10 other files: R1/other0.csv, " in notes
-    assert "R1/other7.csv and 2 more." in notes
-    assert "R1/other8.csv" not in notes
+    write_strava(folder / "R9" / "activities.csv", rows=STRAVA_ROWS[:1])
+    for i in range(3):
+        write_csv(folder / "R9" / f"other{i}.csv", "a,b\n1,2\n")
+    write_csv(folder / "R1.csv", "date,distance_km\n2025-05-01,5\n")  # another runner's file
+    write_csv(folder / "Olga" / "profile.csv", "Athlete ID,Email Address\n1,o@example.org\n")
+    check = check_training_log(folder)
+    notes = " ".join(check.notes)
+    assert "Skipped 4 other files of activity-export folders" in notes
+    assert "other0.csv" not in notes  # paths name runners: counted, not listed
+    assert set(check.data["runner_id"]) == {"R1", "R9"}
+    assert_accounted(check)
 
 
 def test_a_folder_without_activity_exports_reads_every_file(tmp_path):

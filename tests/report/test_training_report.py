@@ -142,7 +142,7 @@ def test_comparison_summary_follows_the_comparison(session_fit):
             "shown): their 7 injuries not counted.",
         ),
         ("Diagnoses not counted as PFP: 'calf strain' (2), 'ITBS' (7).", None),
-        ("R007.csv: 3 rows read", "[runner].csv: 3 rows read"),
+        ("R007.csv: 3 rows read", "[runner].csv: <5 rows read"),
         ("600 runners: 222 PFP onsets; 0 censored at another injury", None),
     ],
 )
@@ -217,7 +217,7 @@ def test_training_report_runs_on_a_strava_export_without_ids_or_paths(rendered):
     assert "Strava" in text
     assert "runner ids not shown" in text
     assert "'stress fracture' (<5)" in text
-    assert "1 row quarantined" in text
+    assert "<5 rows quarantined" in text  # a small count, in the plural
     assert "Not estimated" not in text
 
 
@@ -259,3 +259,29 @@ def test_numeric_runner_ids_are_hidden_only_where_they_are_listed():
     assert _for_report("3 censored, 4 at the end of follow-up", ids, 5) == (
         "<5 censored, <5 at the end of follow-up"
     )
+
+
+def test_report_notes_hide_a_folders_paths_and_quoted_diagnoses():
+    files = ["Ivan Ivanov", "Ivan Ivanov/activities.csv", "121/activities.csv"]
+    note = "Ivan Ivanov/activities.csv: no data rows; 121/activities.csv: no data rows."
+    assert _for_report(note, set(), None, files) == (
+        "[a file]: no data rows; [a file]: no data rows."
+    )
+    quoted = "Diagnoses not counted as PFP: \"Achilles' tendinopathy\" (1), 'ITBS' (9)."
+    assert _for_report(quoted, set(), 5) == (
+        "Diagnoses not counted as PFP: \"Achilles' tendinopathy\" (<5), 'ITBS' (9)."
+    )
+
+
+def test_with_suppression_a_failed_models_reason_is_not_shown(demo, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *items: shown.extend(items))
+
+    def fails():
+        raise ps.ModelError("no event in '>100%' (3 rows)")
+
+    assert demo.attempt("a model", fails) is None
+    text = " ".join(getattr(item, "data", str(item)) for item in shown)
+    assert "Not estimated" in text
+    assert ">100%" not in text
+    assert "could reveal a count" in text

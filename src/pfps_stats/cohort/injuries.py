@@ -58,6 +58,13 @@ PFP_HEDGES: tuple[str, ...] = (
     "versus",
     "history of",
     "hx",
+    "ruled out",
+    "excluded",
+    "negative",
+    "unlikely",
+    "like",
+    "differential",
+    "ddx",
 )
 #: Canonical names a ``mapping`` may target.
 INJURY_COLUMNS = ("runner_id", "onset", "diagnosis", "pfp", "follow_up_end")

@@ -86,6 +86,46 @@ GENERIC_STEMS = frozenset({"activities", "activity", "export", "summary"})
 #: When a folder holds any, only files of these names are read: a Strava bulk export also
 #: holds profile.csv, shoes.csv, bikes.csv, media.csv, goals.csv, clubs.csv, ...
 EXPORT_NAMES = frozenset({"activities.csv"})
+#: The other files of a Strava bulk export, skipped wherever they are in a folder that holds
+#: activity exports.
+STRAVA_OTHER_FILES = frozenset(
+    {
+        "profile.csv",
+        "bikes.csv",
+        "shoes.csv",
+        "media.csv",
+        "goals.csv",
+        "clubs.csv",
+        "comments.csv",
+        "components.csv",
+        "connected_apps.csv",
+        "contacts.csv",
+        "events.csv",
+        "followers.csv",
+        "following.csv",
+        "global_challenges.csv",
+        "group_challenges.csv",
+        "logins.csv",
+        "memberships.csv",
+        "orders.csv",
+        "posts.csv",
+        "reactions.csv",
+        "routes.csv",
+        "segments.csv",
+        "social_settings.csv",
+        "support_tickets.csv",
+        "email_preferences.csv",
+        "general_preferences.csv",
+        "blocks.csv",
+        "applications.csv",
+        "partner_opt_outs.csv",
+        "visibility_settings.csv",
+        "starred_routes.csv",
+        "starred_segments.csv",
+        "local_legend_segments.csv",
+        "messaging.csv",
+    }
+)
 
 _ID_KEYS = frozenset(
     normalise(a)
@@ -408,16 +448,23 @@ def _read_parts(
         )
     notes = []
     exports = [f for f in files if f.name.lower() in EXPORT_NAMES]
-    if exports and len(exports) < len(files):
-        skipped = [f.relative_to(path).as_posix() for f in files if f not in exports]
-        shown = ", ".join(skipped[:8]) + (
-            f" and {len(skipped) - 8} more" if len(skipped) > 8 else ""
-        )
-        notes.append(
-            f"Skipped {_count(len(skipped), 'other file')}: {shown}. The folder holds activity "
-            f"exports (activities.csv), so only files of that name are read."
-        )
-        files = exports
+    if exports:
+        # A Strava bulk export holds other files beside activities.csv (profile.csv with the
+        # athlete's name and e-mail, shoes.csv, ...): those are skipped, never opened. Other
+        # files elsewhere in the folder (R1.csv beside R9/activities.csv) are read.
+        beside = {f.parent for f in exports}
+        skip = [
+            f
+            for f in files
+            if f not in exports and (f.parent in beside or f.name.lower() in STRAVA_OTHER_FILES)
+        ]
+        if skip:
+            notes.append(
+                f"Skipped {_count(len(skip), 'other file')} of activity-export folders (a "
+                "Strava bulk export's profile.csv, shoes.csv, ...): they are not activity "
+                "logs and were not opened."
+            )
+            files = [f for f in files if f not in skip]
     parts: list[_Part] = []
     empty: list[str] = []
     unreadable: list[dict] = []

@@ -52,7 +52,8 @@ def suppress_small_counts(
     """Hide counts below ``min_count``, and what would give them back, in ``table``.
 
     A table that says how its counts add up (``ps.incidence``, ``outcome_counts``: groups and
-    an ``all`` row) is protected by that structure. Any other table is treated cautiously:
+    an ``all`` row) is protected by that structure. A table whose ``attrs["count_columns"]``
+    names its count columns (``ps.missing_table``) has those checked. Any other table is treated cautiously:
     each count column is taken as parts of a total a reader may know, so it never has exactly
     one hidden cell, and every other number on a row with a hidden count is hidden.
 
@@ -71,6 +72,8 @@ def suppress_small_counts(
         raise ValueError(f"min_count must be a positive whole number, not {min_count!r}")
     if DONE_KEY in table.attrs:
         return table.copy()
+    if columns is COUNT_COLUMNS and "count_columns" in table.attrs:
+        columns = tuple(table.attrs["count_columns"])  # a table that names its counts
     if SPEC_KEY in table.attrs:
         return suppress_rate_table(table, min_count)
     counts = [

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -46,6 +47,8 @@ class TrainingReportSetup:
     sessions, weeks : DataFrame
         :func:`~pfps_stats.session_exposures` and :func:`~pfps_stats.weekly_exposures` with
         time at risk, runner-level covariates joined by ``runner_id`` when a cohort is given.
+    log_path : str or None
+        The log's file or folder (None for the demo); a folder's paths are hidden in notes.
     """
 
     log_check: TrainingLogCheck
@@ -57,6 +60,7 @@ class TrainingReportSetup:
     injuries: pd.DataFrame
     sessions: pd.DataFrame
     weeks: pd.DataFrame
+    log_path: str | None = None
 
     @property
     def n_runners(self) -> int:
@@ -135,7 +139,7 @@ class TrainingReportSetup:
             f"problems); {ic.source}: {len(ic.data)} injury rows. "
             f"Analysed: {self.n_runners} runners ({self.subgroup or 'all subgroups'})."
         )
-        line = _for_report(line, self._runner_ids(), None)  # a file may be named by its runner
+        line = self._clean(line)  # a file may be named by its runner; few injury rows
         banner = synthetic_banner(self.log) or synthetic_banner(self.sessions)
         return banner + f"<p>{html.escape(line)}</p>"
 
@@ -151,25 +155,41 @@ class TrainingReportSetup:
             *self.weeks.attrs.get("notes", []),
         ]
         notes = list(dict.fromkeys(notes))  # both exposures say how time at risk ended
-        ids = self._runner_ids()
-        return [_for_report(note, ids, self.min_cell) for note in notes]
+        return [self._clean(note) for note in notes]
 
     def notes_of(self, fit) -> list[str]:
         """A fit's notes, fit for a report (as :meth:`notes`: no runner ids, small counts
         hidden)."""
-        ids = self._runner_ids()
-        return [_for_report(note, ids, self.min_cell) for note in getattr(fit, "notes", fit)]
+        return [self._clean(note) for note in getattr(fit, "notes", fit)]
 
     def attempt(self, what: str, func, /, *args, **kwargs):
         """:func:`~pfps_stats.report.attempt` with the reason shown as :meth:`notes` are: an
-        error about the data ("'ANNA-SMITH' is the only cluster") names no runner."""
-        ids = self._runner_ids()
-        return run_or_explain(
-            what, func, args, kwargs, lambda text: _for_report(text, ids, self.min_cell)
+        error about the data ("'ANNA-SMITH' is the only cluster") names no runner. With
+        small-cell suppression on, the reason is not shown at all: "no events in '>100%'"
+        would give a hidden count away."""
+        if self.min_cell is None:
+            return run_or_explain(what, func, args, kwargs, self._clean)
+        hidden = (
+            "The data of this group cannot support it. The reason is not shown with small-cell "
+            "suppression on, as it could reveal a count; run without suppression for internal "
+            "use to see it."
         )
+        return run_or_explain(what, func, args, kwargs, lambda _: hidden)
 
-    def _runner_ids(self) -> set:
+    def _clean(self, text: str) -> str:
+        return _for_report(text, self._ids, self.min_cell, self._files)
+
+    @property
+    def _ids(self) -> set:
         return {*self.log_check.data["runner_id"], *self.injuries_check.data["runner_id"]}
+
+    @property
+    def _files(self) -> list[str]:
+        """Every path in the log's folder (files and folders, relative), when it is one."""
+        if self.log_path is None or not Path(self.log_path).is_dir():
+            return []
+        root = Path(self.log_path)
+        return [p.relative_to(root).as_posix() for p in root.rglob("*")]
 
     def _repr_html_(self) -> str:
         return self.header()
@@ -275,27 +295,45 @@ def setup_training_report(
         sessions = _join(sessions, covariates)
         weeks = _join(weeks, covariates)
     return TrainingReportSetup(
-        log_check, injuries_check, cohort, subgroup, min_cell, log, injuries, sessions, weeks
+        log_check,
+        injuries_check,
+        cohort,
+        subgroup,
+        min_cell,
+        log,
+        injuries,
+        sessions,
+        weeks,
+        None if demo else os.fspath(log_path),
     )
 
 
 _PARENTHESES = re.compile(r"\(([^()]*)\)")
-_DIAGNOSIS_COUNT = re.compile(r"('[^']*') \((\d+)\)")
+_DIAGNOSIS_COUNT = re.compile(r"('[^']*'|\"[^\"]*\") \((\d+)\)")
 # A count of runners, injuries or onsets ("2 runners", "0 censored at another injury",
 # "4 at the end of follow-up").
 _PEOPLE_COUNT = re.compile(
     r"(?<![\w.,<-])(\d[\d,]*)(?=\s+(?:(?:[\w()=-]+\s+){0,2}?"
-    r"(?:runners?|injur(?:y|ies)|PFP|onsets?|censored|events?)\b|at the end of follow-up))"
+    r"(?:runners?|injur(?:y|ies)|PFP|onsets?|censored|events?|rows?|quarantined)\b"
+    r"|at the end of follow-up))"
 )
 # After "<5", the singular would say the count was 1.
-_SINGULAR = re.compile(r"(<\d+ (?:[\w-]+ ){0,2}?)(runner|injury|onset|event)\b(?!s)")
-_PLURAL = {"runner": "runners", "injury": "injuries", "onset": "onsets", "event": "events"}
+_SINGULAR = re.compile(r"(<\d+ (?:[\w-]+ ){0,2}?)(runner|injury|onset|event|row)\b(?!s)")
+_PLURAL = {
+    "runner": "runners",
+    "injury": "injuries",
+    "onset": "onsets",
+    "event": "events",
+    "row": "rows",
+}
 _MORE = re.compile(r"^and \d+ more$")
 
 
-def _for_report(note: str, ids: set, min_cell: int | None) -> str:
+def _for_report(note: str, ids: set, min_cell: int | None, files: Sequence[str] = ()) -> str:
     """``note`` as a report may show it.
 
+    - Paths of files in the log's folder (``files``; folders are named by runner) read
+      "[a file]".
     - A listing of runner ids in parentheses reads "(runner ids not shown)"; any other
       mention of an id that is not a plain number reads "[runner]" (a plain-number id cannot
       be told from a count, so only listings of those are hidden).
@@ -304,6 +342,8 @@ def _for_report(note: str, ids: set, min_cell: int | None) -> str:
       plural. Counts are hidden one by one: a note is not audited for counts that could be
       worked out from others (see docs/training-load.md, Known limits).
     """
+    for name in sorted(files, key=len, reverse=True):  # a folder of runners: paths name them
+        note = note.replace(name, "[a file]")
     ids = {str(i) for i in ids}
     if ids:
 
