@@ -52,6 +52,7 @@ _API: dict[str, str] = {
     "summarise_variables": "cohort.quality",
     "table_one": "cohort.describe",
     "incidence": "cohort.describe",
+    "missing_table": "cohort.missing",
     "load_training_log": "cohort.training_log",
     "check_training_log": "cohort.training_log",
     "TrainingLogCheck": "cohort.training_log",
@@ -82,6 +83,7 @@ _API: dict[str, str] = {
     "fit_cox": "models.cox",
     "CoxFit": "models.cox",
     "injury_rates": "models.rates",
+    "pool": "models.pooling",
     # plots
     "set_theme": "plots.theme",
     "draw_forest": "plots.forest",
@@ -132,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cohort.describe import incidence, table_one
     from .cohort.injuries import InjuriesCheck, check_injuries, load_injuries
     from .cohort.load import CohortCheck, check_cohort, load_cohort
+    from .cohort.missing import missing_table
     from .cohort.quality import summarise_variables
     from .cohort.synthetic import (
         DEMO_COHORT,
@@ -176,6 +179,7 @@ if TYPE_CHECKING:  # pragma: no cover
         roc_curve,
         validate_bootstrap,
     )
+    from .models.pooling import pool
     from .models.rates import injury_rates
     from .models.tables import additive_formula, odds_ratio_table
     from .plots.distributions import plot_correlations, plot_distributions, plot_missing
