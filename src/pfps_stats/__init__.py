@@ -53,6 +53,8 @@ _API: dict[str, str] = {
     "table_one": "cohort.describe",
     "incidence": "cohort.describe",
     "missing_table": "cohort.missing",
+    "impute": "cohort.imputation",
+    "ImputedCohort": "cohort.imputation",
     "load_training_log": "cohort.training_log",
     "check_training_log": "cohort.training_log",
     "TrainingLogCheck": "cohort.training_log",
@@ -132,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PfpsWarning,
     )
     from .cohort.describe import incidence, table_one
+    from .cohort.imputation import ImputedCohort, impute
     from .cohort.injuries import InjuriesCheck, check_injuries, load_injuries
     from .cohort.load import CohortCheck, check_cohort, load_cohort
     from .cohort.missing import missing_table

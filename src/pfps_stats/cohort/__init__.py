@@ -10,6 +10,8 @@
 - ``load``: :func:`load_cohort` and :func:`check_cohort` (validation, quarantine);
   ``validation``: how problems are recorded;
 - ``quality``: data-quality summaries; ``describe``: Table 1 and incidence;
+- ``missing``: :func:`missing_table`; ``imputation``: :func:`impute` (statsmodels MICE,
+  predictive mean matching) and :class:`ImputedCohort`;
 - ``synthetic``: SYNTHETIC cohorts with known truth and the shipped demo cohort.
 
 Imports nothing from the other layers.
