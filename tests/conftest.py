@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # no screen: render off-screen
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,3 +51,20 @@ def write_text(tmp_path):
 
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _make_log(rows, unit: str = "us") -> pd.DataFrame:
+    """A log in ps.load_training_log's form from (runner, start, km) tuples."""
+    log = pd.DataFrame(rows, columns=["runner_id", "start", "distance_km"])
+    log["start"] = pd.to_datetime(log["start"], format="ISO8601").astype(f"datetime64[{unit}]")
+    log["duration_min"] = log["distance_km"] * 6.0
+    log["activity_type"] = "Run"
+    log["source_row"] = np.arange(1, len(log) + 1)
+    return log
+
+
+@pytest.fixture
+def make_log():
+    """``make_log([(runner, start, km), ...], unit="us")``: a log as the loader returns it
+    (6 min/km durations, activity "Run", source_row 1, 2, ...)."""
+    return _make_log

@@ -36,23 +36,13 @@ def _positive_int(text: str) -> int:
 
 
 def _mapping(items: list[str]) -> dict:
+    """--map for a cohort: SOURCE=NAME[:UNIT] with a canonical variable and one of its units."""
     import difflib
 
     from .cohort.units import UNITS, parse_unit
     from .cohort.variables import VARIABLES
 
-    mapping: dict = {}
-    for item in items:
-        source, sep, target = item.partition("=")
-        if not sep or not source:
-            raise _UsageError(
-                f"pfps-stats validate: --map wants SOURCE=NAME or SOURCE=NAME:UNIT "
-                f"(e.g. --map Wt=mass_kg:lb, or Notes=- to ignore a column), not {item!r}"
-            )
-        name, _, unit = target.partition(":")
-        if name in ("", "-"):
-            mapping[source] = None
-            continue
+    def check(item: str, name: str, unit: str) -> None:
         if name not in VARIABLES:
             close = difflib.get_close_matches(name, list(VARIABLES), n=3)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
@@ -63,12 +53,9 @@ def _mapping(items: list[str]) -> dict:
         units = VARIABLES[name].units
         if unit and (not units or parse_unit(unit) not in units):
             accepted = ", ".join(UNITS[u].symbol for u in units) if units else "none"
-            raise _UsageError(
-                f"pfps-stats validate: --map {item}: {unit!r} is not a unit pfps_stats reads "
-                f"for {name} (it reads: {accepted})"
-            )
-        mapping[source] = (name, unit) if unit else name
-    return mapping
+            _bad_unit(item, unit, name, accepted)
+
+    return _parse_map(items, "Wt=mass_kg:lb", check)
 
 
 def _table_mapping(items: list[str], kind: str) -> dict:
@@ -79,32 +66,44 @@ def _table_mapping(items: list[str], kind: str) -> dict:
     names = LOG_COLUMNS if kind == "log" else INJURY_COLUMNS
     units = {"distance_km": DISTANCE_UNITS, "duration_min": tuple(DURATION_UNITS)}
     what = "training-log" if kind == "log" else "injury"
-    mapping: dict = {}
-    for item in items:
-        source, sep, target = item.partition("=")
-        if not sep or not source:
-            raise _UsageError(
-                f"pfps-stats validate: --map wants SOURCE=NAME or SOURCE=NAME:UNIT "
-                f"(e.g. --map Distance=distance_km:mi, or Notes=- to ignore a column), not "
-                f"{item!r}"
-            )
-        name, _, unit = target.partition(":")
-        if name in ("", "-"):
-            mapping[source] = None
-            continue
+
+    def check(item: str, name: str, unit: str) -> None:
         if name not in names:
             raise _UsageError(
                 f"pfps-stats validate: --map {item}: {name!r} is not a {what} column "
                 f"(it reads: {', '.join(names)})"
             )
         if unit and unit not in units.get(name, ()):
-            accepted = ", ".join(units.get(name, ())) or "none"
+            _bad_unit(item, unit, name, ", ".join(units.get(name, ())) or "none")
+
+    return _parse_map(items, "Distance=distance_km:mi", check)
+
+
+def _parse_map(items: list[str], example: str, check) -> dict:
+    """``SOURCE=NAME[:UNIT]`` items as a loader's mapping (NAME '' or '-': ignore the column);
+    ``check(item, name, unit)`` refuses a name or unit the loader does not read."""
+    mapping: dict = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source:
             raise _UsageError(
-                f"pfps-stats validate: --map {item}: {unit!r} is not a unit pfps_stats reads "
-                f"for {name} (it reads: {accepted})"
+                f"pfps-stats validate: --map wants SOURCE=NAME or SOURCE=NAME:UNIT "
+                f"(e.g. --map {example}, or Notes=- to ignore a column), not {item!r}"
             )
+        name, _, unit = target.partition(":")
+        if name in ("", "-"):
+            mapping[source] = None
+            continue
+        check(item, name, unit)
         mapping[source] = (name, unit) if unit else name
     return mapping
+
+
+def _bad_unit(item: str, unit: str, name: str, accepted: str) -> None:
+    raise _UsageError(
+        f"pfps-stats validate: --map {item}: {unit!r} is not a unit pfps_stats reads "
+        f"for {name} (it reads: {accepted})"
+    )
 
 
 def _detect_kind(path: str) -> str:
@@ -138,8 +137,8 @@ def _validate_table(args: argparse.Namespace, kind: str) -> int:
     """Validate a training log (file or folder) or an injury file, as `validate` a cohort."""
     from ._exceptions import DataValidationError
     from .cohort.injuries import check_injuries
-    from .cohort.load import write_csv_atomic
     from .cohort.training_log import check_log_quarantine_path, check_training_log
+    from .cohort.validation import write_csv_atomic
 
     mapping = _table_mapping(args.map, kind)
     if args.quarantine:
@@ -203,7 +202,7 @@ def _validate_cohort(args: argparse.Namespace) -> int:
     if len(check.problems):
         print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
         if args.quarantine and not len(check.file_problems):
-            from .cohort.load import write_csv_atomic
+            from .cohort.validation import write_csv_atomic
 
             write_csv_atomic(check.quarantined, Path(args.quarantine))
             print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
@@ -222,8 +221,8 @@ def _variables(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .cohort.load import write_csv_atomic
     from .cohort.synthetic import simulate_cohort, write_demo_cohort
+    from .cohort.validation import write_csv_atomic
 
     if Path(args.out).is_dir():
         raise _UsageError(

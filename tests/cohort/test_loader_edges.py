@@ -259,7 +259,7 @@ def test_written_csv_files_are_readable_by_others_as_ordinary_files(tmp_path):
     import os
     import stat
 
-    from pfps_stats.cohort.load import write_csv_atomic
+    from pfps_stats.cohort.validation import write_csv_atomic
 
     target = tmp_path / "out.csv"
     write_csv_atomic(pd.DataFrame({"a": [1]}), target)

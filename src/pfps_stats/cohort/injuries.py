@@ -13,18 +13,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .._exceptions import DataQualityWarning, DataValidationError
 from .dates import FORMATS_HELP, MISSING_DATE_TOKENS, as_text, parse_dates
-from .load import write_csv_atomic
 from .readers import read_frame, read_table
 from .training_log import _ID_KEYS, _check_on_invalid, looks_like_training_log
 from .units import normalise
@@ -201,18 +197,7 @@ def load_injuries(
     """
     _check_on_invalid(on_invalid, quarantine_path, path, "check_injuries")
     check = check_injuries(path, mapping, pfp_labels, dayfirst)
-    if len(check.problems) and (on_invalid == "raise" or len(check.file_problems)):
-        raise DataValidationError(check.problems, source=check.source)
-    if on_invalid == "quarantine" and len(check.quarantined):
-        write_csv_atomic(check.quarantined, Path(quarantine_path))
-        warnings.warn(
-            f"{check.source}: set aside {len(check.quarantined)} of {check.n_input} rows with "
-            f"problems; they are in {quarantine_path} with their reasons. {len(check.data)} "
-            f"loaded.",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-    return check.data
+    return check.settle(on_invalid, quarantine_path)
 
 
 def looks_like_injuries(columns: Iterable[str]) -> bool:

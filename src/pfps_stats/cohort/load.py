@@ -8,7 +8,6 @@ rows; :func:`load_cohort` is the everyday entry point that raises
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._exceptions import DataQualityWarning, DataValidationError
+from .._exceptions import DataQualityWarning
 from .columns import ColumnMatch, MappingTarget, match_columns
 from .readers import RawTable, read_frame, read_table
 from .units import UNITS, conversion_note, convert
@@ -199,19 +198,9 @@ def load_cohort(
     if on_invalid == "quarantine":
         check_quarantine_path(quarantine_path, path)
     check = check_cohort(path, mapping)
-    if len(check.problems) and (on_invalid == "raise" or len(check.file_problems)):
-        raise DataValidationError(check.problems, source=check.source)
-    if on_invalid == "quarantine" and len(check.quarantined):
-        write_csv_atomic(check.quarantined, Path(quarantine_path))
-        warnings.warn(
-            f"{check.source}: set aside {len(check.quarantined)} of {check.n_input} rows with "
-            f"problems; they are in {quarantine_path} with their reasons. "
-            f"{len(check.data)} loaded.",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-    _warn_outcome(check.data, check.source)
-    return check.data
+    data = check.settle(on_invalid, quarantine_path)
+    _warn_outcome(data, check.source)
+    return data
 
 
 def check_quarantine_path(
@@ -247,30 +236,6 @@ def check_quarantine_path(
             f"{str(source.with_name(source.stem + '_quarantine.csv'))!r}"
         )
     return target
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` as CSV through a temporary file and an atomic rename, so a
-    reader never sees a half-written file and a failure leaves the previous file in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary new file (mkstemp makes it 0600)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            frame.to_csv(handle, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _warn_outcome(data: pd.DataFrame, source: str) -> None:

@@ -327,7 +327,7 @@ def demo_cohort(seed: int = DEMO_SEED) -> pd.DataFrame:
 
 def write_demo_cohort(path: str | Path, seed: int = DEMO_SEED) -> Path:
     """Write :func:`demo_cohort` to ``path`` as CSV and return the path."""
-    from .load import write_csv_atomic
+    from .validation import write_csv_atomic
 
     path = Path(path)
     write_csv_atomic(demo_cohort(seed), path)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +31,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._exceptions import DataQualityWarning, DataValidationError
+from .._exceptions import DataValidationError
 from .columns import _split_unit
 from .dates import FORMATS_HELP, MISSING_DATE_TOKENS, as_text, parse_dates
-from .load import check_quarantine_path, write_csv_atomic
+from .load import check_quarantine_path
 from .readers import RawTable, read_frame, read_table
 from .synthetic import SYNTHETIC_LABEL
 from .units import UNITS, conversion_note, normalise, parse_unit
@@ -303,18 +302,7 @@ def load_training_log(
     """
     _check_on_invalid(on_invalid, quarantine_path, path, "check_training_log")
     check = check_training_log(path, mapping, activity_types, dayfirst, runners)
-    if len(check.problems) and (on_invalid == "raise" or len(check.file_problems)):
-        raise DataValidationError(check.problems, source=check.source)
-    if on_invalid == "quarantine" and len(check.quarantined):
-        write_csv_atomic(check.quarantined, Path(quarantine_path))
-        warnings.warn(
-            f"{check.source}: set aside {len(check.quarantined)} of {check.n_input} rows with "
-            f"problems; they are in {quarantine_path} with their reasons. {len(check.data)} "
-            f"runs loaded, {len(check.set_aside)} non-running activities left out.",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-    return check.data
+    return check.settle(on_invalid, quarantine_path)
 
 
 def _check_on_invalid(on_invalid, quarantine_path, path, check_name: str) -> None:

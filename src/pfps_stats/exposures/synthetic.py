@@ -542,7 +542,7 @@ def write_demo_training(
     ``onset`` (ISO date; empty for a runner without injury), ``diagnosis``, ``follow_up_end``,
     ``data_source``: PFP is recognised from the diagnosis by ``load_injuries``.
     """
-    from ..cohort.load import write_csv_atomic
+    from ..cohort.validation import write_csv_atomic
 
     log_out, inj_out = _demo_files(*demo_training(seed))
     paths = Path(log_path), Path(injuries_path)
