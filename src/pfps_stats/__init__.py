@@ -86,6 +86,8 @@ _API: dict[str, str] = {
     "CoxFit": "models.cox",
     "injury_rates": "models.rates",
     "pool": "models.pooling",
+    "pool_coefficients": "models.pooling",
+    "PooledLogisticFit": "models.pooled",
     # plots
     "set_theme": "plots.theme",
     "draw_forest": "plots.forest",
@@ -96,6 +98,8 @@ _API: dict[str, str] = {
     "plot_distributions": "plots.distributions",
     "plot_missing": "plots.distributions",
     "plot_correlations": "plots.distributions",
+    "plot_imputed": "plots.imputation",
+    "plot_imputation_diagnostics": "plots.imputation",
     "plot_weeks_before_onset": "plots.training",
     "plot_injury_rates": "plots.training",
     # evidence
@@ -182,12 +186,14 @@ if TYPE_CHECKING:  # pragma: no cover
         roc_curve,
         validate_bootstrap,
     )
-    from .models.pooling import pool
+    from .models.pooled import PooledLogisticFit
+    from .models.pooling import pool, pool_coefficients
     from .models.rates import injury_rates
     from .models.tables import additive_formula, odds_ratio_table
     from .plots.distributions import plot_correlations, plot_distributions, plot_missing
     from .plots.effects import plot_effect
     from .plots.forest import draw_forest, plot_forest
+    from .plots.imputation import plot_imputation_diagnostics, plot_imputed
     from .plots.performance import plot_calibration, plot_roc
     from .plots.theme import set_theme
     from .plots.training import plot_injury_rates, plot_weeks_before_onset

@@ -189,8 +189,12 @@ def test_bad_input(cohort):
     with pytest.raises(ValueError, match="missing in every row"):
         impute(cohort.assign(q_angle_deg=np.nan), seed=1)
     complete = ps.simulate_cohort(50, seed=2)
-    with pytest.raises(ValueError, match="nothing to impute"):
-        impute(complete, seed=1)
+    with pytest.warns(ps.ModelWarning, match="nothing to impute"):
+        once = impute(complete, seed=1)
+    assert once.m == 1
+    assert once.settings["m_requested"] == 20
+    assert once.datasets[0].equals(complete)
+    assert not once.missing.any().any()
 
 
 def test_text_in_a_numeric_column_is_reported_by_cell(cohort):

@@ -8,6 +8,7 @@ diagnostics, and :meth:`ImputedCohort.from_datasets` accepts completed datasets 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import pandas as pd
 import statsmodels
 from statsmodels.imputation.mice import MICEData
 
-from .._exceptions import DataValidationError, PfpsError
+from .._exceptions import DataValidationError, ModelWarning, PfpsError
 from .missing import _outcome_values
 from .validation import problem_frame
 from .variables import OUTCOME, VARIABLES, label
@@ -39,7 +40,8 @@ class ImputedCohort:
     ----------
     datasets : tuple of DataFrame
         The completed datasets: same index and columns as the data imputed (less rows with a
-        missing outcome), observed values untouched.
+        missing outcome), observed values untouched. One dataset (``m == 1``) when there was
+        nothing to impute.
     settings : dict
         How the imputation was made (m, method, donors, max_iter, seed, variables imputed,
         predictors, n_missing per variable, BMI handling, statsmodels version, ...).
@@ -323,7 +325,13 @@ def impute(
     ValueError
         When ``m < 2``, ``method`` is not ``"pmm"``, the outcome is not a 0/1 column, a
         variable is not a column, is an identifier or text, or a category of more than two
-        levels, when a variable is missing in every row, or when nothing is missing.
+        levels, or when a variable is missing in every row.
+
+    Warns
+    -----
+    ModelWarning
+        When nothing is missing: the result then holds one dataset, the data as they are
+        (``m == 1``), and ``fit_logistic`` fits it once.
     DataValidationError
         When a numeric column holds text.
 
@@ -398,9 +406,25 @@ def impute(
             f"Leave {'it' if len(empty) == 1 else 'them'} out of variables= or drop the column."
         )
     if not any(n_missing.values()):
-        raise ValueError(
+        nothing = (
             f"nothing to impute: no missing values in {', '.join(names) or 'the variables'} "
-            f"among rows with a known outcome; fit the model once on the data as they are"
+            f"among rows with a known outcome, so one dataset, the data as they are, is kept "
+            f"instead of {m} identical ones; a model of it is fitted once"
+        )
+        warnings.warn(nothing, ModelWarning, stacklevel=2)
+        return ImputedCohort(
+            datasets=(frame.copy(),),
+            settings={
+                "m": 1,
+                "m_requested": m,
+                "method": "none (nothing to impute)",
+                "outcome": outcome,
+                "variables": names,
+                "n_missing": n_missing,
+                "n_excluded_outcome_missing": n_excluded,
+            },
+            notes=(*notes, nothing),
+            missing=frame[names].isna(),
         )
     design, coding, predictors = _design(frame, kinds, outcome, modelled, derive_bmi, notes)
     imputed_cols = [c for c in modelled if n_missing[c]]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,12 @@ from scipy import linalg, special, stats
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
+from ..cohort.imputation import ImputedCohort
 from . import engine, robust
 from .design import Design, build_design, column_label, per_increments
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pooled import PooledLogisticFit
 
 Method = Literal["ml", "firth", "auto"]
 #: Events per variable below which method="auto" uses Firth's penalised likelihood.
@@ -52,20 +56,23 @@ SATTERTHWAITE_LOW = 4.0
 
 
 def fit_logistic(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ImputedCohort,
     formula: str,
     *,
     method: Method = "ml",
     cluster: str | None = None,
     cluster_method: Literal["robust", "gee"] = "robust",
-) -> LogisticFit:
+) -> LogisticFit | PooledLogisticFit:
     """Fit a logistic regression of a 0/1 outcome.
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or ImputedCohort
         Any DataFrame (not only cohorts); rows with a missing value in a variable of the
         formula are dropped, with a :class:`ModelWarning` giving the count per variable.
+        An :class:`~pfps_stats.ImputedCohort` (from :func:`~pfps_stats.impute`): each
+        completed dataset is fitted and the fits are pooled by Rubin's rules into a
+        :class:`~pfps_stats.PooledLogisticFit` (:mod:`pfps_stats.models.pooled`).
     formula : str
         A formula (:mod:`pfps_stats.models.design`), e.g. ``"pfp ~ bmi + q_angle_deg + C(sex) + cr(weekly_km, df=4)"``.
     method : {"ml", "firth", "auto"}
@@ -86,7 +93,7 @@ def fit_logistic(
 
     Returns
     -------
-    LogisticFit
+    LogisticFit, or PooledLogisticFit for an ImputedCohort
 
     Notes
     -----
@@ -96,6 +103,12 @@ def fit_logistic(
     """
     if method not in ("ml", "firth", "auto"):
         raise ValueError(f'method must be "ml", "firth" or "auto", not {method!r}')
+    if isinstance(data, ImputedCohort):
+        from .pooled import fit_pooled_logistic
+
+        return fit_pooled_logistic(
+            data, formula, method=method, cluster=cluster, cluster_method=cluster_method
+        )
     design = build_design(data, formula, extra=[cluster] if cluster else [])
     notes: list[str] = []
     if design.n_dropped:

@@ -132,7 +132,7 @@ def pool(
 def pool_coefficients(
     estimates: pd.DataFrame,
     covariances: pd.DataFrame | np.ndarray | Sequence[np.ndarray | pd.DataFrame | pd.Series],
-    dfcom: float,
+    dfcom: float | Sequence[float] | pd.Series,
 ) -> pd.DataFrame:
     """Pool the coefficients of m model fits, one per completed dataset, by Rubin's rules.
 
@@ -146,10 +146,12 @@ def pool_coefficients(
         diagonal is used, as mice pools each term separately), or the per-term variances:
         an (m x p) DataFrame or array, or a list of m length-p Series or arrays. DataFrames and
         Series are matched to ``estimates`` by term label; arrays by position.
-    dfcom : float
+    dfcom : float, or one per term
         Complete-data degrees of freedom (>= 1, or ``math.inf``). For a glm-type fit mice uses
         the residual degrees of freedom, ``n - p`` (observations minus coefficients, including
-        the intercept). Required here because it cannot be read from the numbers alone.
+        the intercept). Required here because it cannot be read from the numbers alone. A
+        sequence (by position) or Series (by term) gives each term its own, e.g. the
+        small-sample degrees of freedom of a cluster-robust fit.
 
     Returns
     -------
@@ -180,12 +182,7 @@ def pool_coefficients(
     _check_m(q.shape[0], "rows of estimates")
     u = _variances(covariances, list(estimates.columns), q.shape[0])
     _check_variances(u, terms, "covariances")
-    dfcom_value = _number(dfcom, "dfcom", allow_inf=True)
-    if not dfcom_value >= 1:
-        raise ValueError(
-            f"dfcom must be at least 1 (the complete-data degrees of freedom, n - p for a glm), "
-            f"got {dfcom_value:g}"
-        )
+    dfcom_value = _dfcom(dfcom, list(estimates.columns))
     res = _rubin(q, u, dfcom_value)
     res["estimate"] = res.pop("qbar")
     del res["m"]
@@ -198,7 +195,7 @@ def pool_coefficients(
 # Arithmetic
 
 
-def _rubin(q: np.ndarray, u: np.ndarray, dfcom: float) -> dict[str, np.ndarray]:
+def _rubin(q: np.ndarray, u: np.ndarray, dfcom: float | np.ndarray) -> dict[str, np.ndarray]:
     """Rubin's rules column by column of (m x p) estimates ``q`` and variances ``u``."""
     m = q.shape[0]
     same = np.ptp(q, axis=0) == 0  # identical estimates: b exactly 0, qbar exactly the value
@@ -217,7 +214,7 @@ def _rubin(q: np.ndarray, u: np.ndarray, dfcom: float) -> dict[str, np.ndarray]:
         "ubar": ubar,
         "b": b,
         "t": t,
-        "dfcom": np.full(p, float(dfcom)),
+        "dfcom": np.broadcast_to(np.asarray(dfcom, dtype=float), (p,)).copy(),
         "df": df,
         "riv": riv,
         "lambda": lam,
@@ -226,14 +223,16 @@ def _rubin(q: np.ndarray, u: np.ndarray, dfcom: float) -> dict[str, np.ndarray]:
     }
 
 
-def _barnard_rubin(m: int, lam: np.ndarray, dfcom: float) -> np.ndarray:
-    """Barnard-Rubin (1999) degrees of freedom, as mice's ``barnard.rubin``."""
+def _barnard_rubin(m: int, lam: np.ndarray, dfcom: float | np.ndarray) -> np.ndarray:
+    """Barnard-Rubin (1999) degrees of freedom, as mice's ``barnard.rubin``; ``dfcom`` a
+    number or one per term (infinite: Rubin's 1987 ``(m - 1) / lambda^2``)."""
     lam = np.maximum(lam, LAMBDA_FLOOR)
     dfold = (m - 1) / lam**2
-    if math.isinf(dfcom):
-        return dfold
-    dfobs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
-    return dfold * dfobs / (dfold + dfobs)
+    dfcom = np.broadcast_to(np.asarray(dfcom, dtype=float), lam.shape)
+    finite = np.isfinite(dfcom)
+    com = np.where(finite, dfcom, 1.0)
+    dfobs = (com + 1) / (com + 3) * com * (1 - lam)
+    return np.where(finite, dfold * dfobs / (dfold + dfobs), dfold)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +307,30 @@ def _check_variances(u: np.ndarray, terms: list[str], name: str) -> None:
             f"error), and with ubar = 0 riv is infinite and fmi undefined (mice gives Inf/NaN). "
             f"Pass the variances, not the standard errors of a degenerate fit"
         )
+
+
+def _dfcom(dfcom, terms: list) -> float | np.ndarray:
+    """dfcom checked: one number, or one per term (a Series matched by term label)."""
+    if isinstance(dfcom, pd.Series):
+        dfcom = _aligned(dfcom.to_frame().T, terms, "dfcom", axis="columns").iloc[0]
+    if isinstance(dfcom, pd.Series | np.ndarray | list | tuple):
+        values = list(dfcom)
+        if len(values) != len(terms):
+            raise ValueError(
+                f"dfcom has {len(values)} values for {len(terms)} terms; give one number, or "
+                f"one per term in the order of the columns of estimates"
+            )
+        checked = np.array(
+            [_dfcom(v, [t]) for v, t in zip(values, terms, strict=True)], dtype=float
+        )
+        return checked
+    value = _number(dfcom, "dfcom", allow_inf=True)
+    if not value >= 1:
+        raise ValueError(
+            f"dfcom must be at least 1 (the complete-data degrees of freedom, n - p for a glm), "
+            f"got {value:g}"
+        )
+    return value
 
 
 def _number(value, name: str, *, allow_inf: bool) -> float:

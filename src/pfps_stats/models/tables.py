@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import ModelError, ModelWarning
+from ..cohort.imputation import ImputedCohort
 from ..cohort.variables import OUTCOME, VARIABLES
 from .logistic import LogisticFit, Method, fit_logistic
+from .pooled import INTERVALS, PooledLogisticFit
 
 
 def model_term(data: pd.DataFrame, column: str) -> str:
@@ -38,7 +40,7 @@ def additive_formula(data: pd.DataFrame, outcome: str, factors: Sequence[str]) -
 
 
 def odds_ratio_table(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ImputedCohort,
     outcome: str = OUTCOME,
     factors: Sequence[str] | None = None,
     *,
@@ -53,9 +55,15 @@ def odds_ratio_table(
     clinical increments); text or category columns enter as ``C(factor)``, one row per level
     against the first level (the reference, shown with OR 1).
 
+    With an :class:`~pfps_stats.ImputedCohort` every model is fitted to each completed
+    dataset and pooled by Rubin's rules (:mod:`pfps_stats.models.pooled`): the intervals are
+    then Wald intervals with t quantiles on Barnard-Rubin degrees of freedom (profile
+    intervals do not pool), and n and events count the rows where the factor was observed,
+    as in the complete-case table.
+
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or ImputedCohort
     outcome : str
         0/1 outcome column; default the dictionary's outcome, ``"pfp"``.
     factors : list of str
@@ -72,8 +80,10 @@ def odds_ratio_table(
     DataFrame
         factor, label, level, n, events, or_uni, ci_low_uni, ci_high_uni, p_uni, or_multi,
         ci_low_multi, ci_high_multi, p_multi, warnings. Intervals are profile likelihood,
-        p-values likelihood ratio. The frame's ``attrs`` hold the multivariable model's n,
-        events and EPV.
+        p-values likelihood ratio (pooled: Rubin's rules, see above). The frame's ``attrs``
+        hold the multivariable model's n, events and EPV (``"multivariable"``), a sentence
+        naming the intervals (``"intervals"``) and, for imputed data, the imputation's
+        settings (``"imputation"``).
     """
     if factors is None:
         raise ModelError(
@@ -82,14 +92,23 @@ def odds_ratio_table(
         )
     factors = [factors] if isinstance(factors, str) else list(factors)
     adjust = list(adjust or [])
-    missing = [c for c in [outcome, *factors, *adjust] if c not in data]
+    imputed = data if isinstance(data, ImputedCohort) else None
+    pooled = imputed is not None and imputed.m > 1
+    if imputed is not None:  # counts and levels from the observed values
+        frame = imputed.datasets[0]
+        observed = frame.mask(imputed.missing.reindex(columns=frame.columns, fill_value=False))
+        if not pooled:
+            data = frame
+    else:
+        frame = observed = data
+    missing = [c for c in [outcome, *factors, *adjust] if c not in frame]
     if missing:
         raise ModelError(f"not columns of the data: {', '.join(map(repr, missing))}")
 
     def term(column: str) -> str:
-        return model_term(data, column)
+        return model_term(frame, column)
 
-    def fit(terms: list[str]) -> tuple[LogisticFit | None, list[str]]:
+    def fit(terms: list[str]) -> tuple[LogisticFit | PooledLogisticFit | None, list[str]]:
         formula = f"{outcome} ~ " + " + ".join(terms)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -99,15 +118,16 @@ def odds_ratio_table(
                 return None, [str(exc)]
         return model, [str(w.message) for w in caught if issubclass(w.category, ModelWarning)]
 
+    ci = "wald" if pooled else "profile"
     multi, multi_notes = fit([term(c) for c in [*factors, *adjust]])
-    multi_or = _by_term(multi, per)
+    multi_or = _by_term(multi, per, ci)
     rows = []
     for column in factors:
         uni, uni_notes = fit([term(column)])
-        uni_or = _by_term(uni, per)
+        uni_or = _by_term(uni, per, ci)
         var = VARIABLES.get(column)
         name = var.label if var else column
-        used = data[[outcome, column]].dropna()
+        used = observed[[outcome, column]].dropna()
         if term(column) == column:
             key = column
             rows.append(
@@ -126,8 +146,8 @@ def odds_ratio_table(
             continue
         present = set(used[column].unique())
         levels = (
-            [c for c in data[column].cat.categories if c in present]  # category order
-            if isinstance(data[column].dtype, pd.CategoricalDtype)
+            [c for c in frame[column].cat.categories if c in present]  # category order
+            if isinstance(frame[column].dtype, pd.CategoricalDtype)
             else sorted(present)
         )
         for i, level in enumerate(levels):
@@ -155,13 +175,16 @@ def odds_ratio_table(
         "method": multi.method if multi else None,
         "notes": multi_notes,
     }
+    table.attrs["intervals"] = INTERVALS if pooled else "profile likelihood"
+    if imputed is not None:
+        table.attrs["imputation"] = dict(imputed.settings)
     return table
 
 
-def _by_term(model: LogisticFit | None, per) -> dict[str, dict]:
+def _by_term(model: LogisticFit | PooledLogisticFit | None, per, ci: str) -> dict[str, dict]:
     if model is None:
         return {}
-    table = model.odds_ratios(ci="profile", per=per)
+    table = model.odds_ratios(ci=ci, per=per)
     return {row["term"]: row for row in table.to_dict("records")}
 
 

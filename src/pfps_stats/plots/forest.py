@@ -24,7 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Columns :func:`draw_forest` needs; optional: kind, size, annotation, pi_low, pi_high.
 FOREST_COLUMNS = ("label", "estimate", "ci_low", "ci_high", "series")
-_MARKERS = {"published": "D", "updated (pooled)": "s"}
+_MARKERS = {"published": "D", "updated (pooled)": "s", "multiple imputation": "^"}
+#: Series names of :func:`plot_forest` with ``imputed=`` (formatted with the models' n and m).
+COMPLETE_CASES = "complete cases"
+MULTIPLE_IMPUTATION = "multiple imputation"
 
 
 def draw_forest(
@@ -225,7 +228,129 @@ def odds_ratio_rows(table) -> pd.DataFrame:
     )
 
 
-def plot_forest(table, ax: Axes | None = None, *, published: pd.DataFrame | None = None) -> Axes:
+def _row_keys(table: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """(factor, level) of each row, a missing level as None."""
+    return [
+        (str(f), None if pd.isna(lv) else str(lv))
+        for f, lv in zip(table["factor"], table["level"], strict=True)
+    ]
+
+
+def _multivariable_n(table: pd.DataFrame) -> str:
+    n = (table.attrs.get("multivariable") or {}).get("n")
+    return "" if n is None or pd.isna(n) else f"n={int(n)}"
+
+
+def imputed_rows(table: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
+    """The multivariable odds ratios of a complete-case :func:`~pfps_stats.odds_ratio_table`
+    and of the same table made from imputed data, as forest rows (label, estimate, ci_low,
+    ci_high, series, kind, annotation, factor, level): per table row, the complete-case
+    estimate then the pooled one; reference levels once; "n (events)" from ``table``."""
+    needed = {"factor", "level", "label", "n", "events"} | {
+        f"{c}_multi" for c in ("or", "ci_low", "ci_high")
+    }
+    for name, frame in (("table", table), ("imputed", imputed)):
+        if not isinstance(frame, pd.DataFrame) or needed - set(frame.columns):
+            what = (
+                f"a table lacking {sorted(needed - set(frame.columns))}"
+                if isinstance(frame, pd.DataFrame)
+                else f"a {type(frame).__name__}"
+            )
+            raise ValueError(
+                f"with imputed=, {name} must be an odds_ratio_table (columns factor, level, "
+                f"or_multi, ci_low_multi, ...), not {what}; make it with "
+                f"ps.odds_ratio_table({'imputed' if name == 'imputed' else 'data'}, outcome, "
+                f"factors)"
+            )
+    if "imputation" in table.attrs:
+        raise ValueError(
+            "table was made from imputed data; pass the complete-case table first and the "
+            "imputed one as imputed=: plot_forest(complete, imputed=pooled)"
+        )
+    settings = imputed.attrs.get("imputation")
+    if not isinstance(settings, dict) or "m" not in settings:
+        raise ValueError(
+            "imputed is not an odds_ratio_table made from an ImputedCohort (its "
+            "attrs['imputation'] with the number of datasets m is missing); make it with "
+            "ps.odds_ratio_table(ps.impute(data, ...), outcome, factors)"
+        )
+    keys, other = _row_keys(table), _row_keys(imputed)
+    if len(set(keys)) != len(keys) or sorted(keys, key=str) != sorted(other, key=str):
+        only_table = [k for k in keys if k not in other]
+        only_imputed = [k for k in other if k not in keys]
+        raise ValueError(
+            "table and imputed must have the same factor/level rows; "
+            f"only in table: {only_table or 'none'}; only in imputed: {only_imputed or 'none'}"
+            " (make both with the same factors, levels and adjust=)"
+        )
+    position = {k: i for i, k in enumerate(other)}
+    imputed = imputed.iloc[[position[k] for k in keys]]
+    differ = [
+        (a, b)
+        for a, b in zip(table["label"], imputed["label"], strict=True)
+        if str(a).replace(" (reference)", "") != str(b).replace(" (reference)", "")
+    ]
+    if differ:
+        raise ValueError(
+            f"table and imputed label the same rows differently ({differ[0][0]!r} against "
+            f"{differ[0][1]!r}): their odds ratios are per different increments; make both "
+            f"with the same per="
+        )
+    names = {}
+    for side, frame, head in (
+        ("cc", table, COMPLETE_CASES),
+        ("mi", imputed, f"{MULTIPLE_IMPUTATION} (m={int(settings['m'])}"),
+    ):
+        n = _multivariable_n(frame)
+        if side == "cc":
+            names[side] = f"{head} ({n})" if n else head
+        else:
+            names[side] = f"{head}, {n})" if n else f"{head})"
+    rows = []
+    for i in range(len(table)):
+        base = table.iloc[i]
+        annotation = n_events(base["n"], base["events"])
+        reference = pd.notna(base["or_multi"]) and pd.isna(base["ci_low_multi"])
+        common = {
+            "label": base["label"],
+            "annotation": annotation,
+            "factor": base["factor"],
+            "level": base["level"],
+        }
+        if reference:
+            rows.append(
+                {
+                    **common,
+                    "estimate": base["or_multi"],
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "series": names["cc"],
+                    "kind": "reference",
+                }
+            )
+            continue
+        for side, frame in (("cc", table), ("mi", imputed)):
+            row = frame.iloc[i]
+            rows.append(
+                {
+                    **common,
+                    "estimate": row["or_multi"],
+                    "ci_low": row["ci_low_multi"],
+                    "ci_high": row["ci_high_multi"],
+                    "series": names[side],
+                    "kind": "point",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_forest(
+    table,
+    ax: Axes | None = None,
+    *,
+    published: pd.DataFrame | None = None,
+    imputed: pd.DataFrame | None = None,
+) -> Axes:
     """Forest plot of odds ratios on a log scale, with a line at 1.
 
     Parameters
@@ -238,12 +363,27 @@ def plot_forest(table, ax: Axes | None = None, *, published: pd.DataFrame | None
     published : DataFrame, optional
         Published estimates to draw beside the local ones: columns factor, odds_ratio,
         ci_low, ci_high and source (shown in the legend), matched on ``factor``.
+    imputed : DataFrame, optional
+        An :func:`~pfps_stats.odds_ratio_table` of the same factors made from an
+        :class:`~pfps_stats.ImputedCohort` (pooled by Rubin's rules; its
+        ``attrs["imputation"]`` holds the imputation settings). Then each line shows the
+        multivariable odds ratios of ``table`` (complete cases) and of ``imputed`` side by
+        side, as the series "complete cases (n=...)" and "multiple imputation (m=..., n=...)"
+        (n: rows of each multivariable model); the univariable estimates are left out, and
+        "n (events)" at the right is that of ``table``.
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is not a table this function can draw, or, with ``imputed``, when
+        ``table`` is not a complete-case odds_ratio_table, ``imputed`` is not one made from
+        imputed data, or the two do not have the same factor and level rows.
     """
-    rows = odds_ratio_rows(table)
+    rows = odds_ratio_rows(table) if imputed is None else imputed_rows(table, imputed)
     if published is not None:
         extra = []
         for _, pub in published.iterrows():
