@@ -82,6 +82,14 @@ def test_level_and_per_scale_the_pooled_interval(pooled_fit):
     assert_allclose(sd.loc["x1", "increment"], mean_sd)
 
 
+def test_what_does_not_pool_says_so(pooled_fit):
+    for name in ("design", "predict_proba", "performance"):
+        with pytest.raises(AttributeError, match="does not pool|do not pool"):
+            getattr(pooled_fit, name)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        pooled_fit.nonsense  # noqa: B018
+
+
 def test_profile_intervals_are_refused(pooled_fit):
     with pytest.raises(ps.ModelError, match="do not pool"):
         pooled_fit.odds_ratios(ci="profile")
@@ -218,8 +226,9 @@ def test_nothing_imputed_is_fitted_once():
     complete = ps.simulate_cohort(120, seed=4)
     with pytest.warns(ps.ModelWarning, match="nothing to impute"):
         once = ps.impute(complete, seed=1)
-    with pytest.warns(ps.ModelWarning, match="fitted once"):
+    with pytest.warns(ps.ModelWarning) as caught:
         fit = ps.fit_logistic(once, "pfp ~ bmi")
+    assert any("fitted once" in str(w.message) for w in caught)
     assert isinstance(fit, ps.LogisticFit)
     assert_allclose(fit.params_, _quiet(ps.fit_logistic, complete, "pfp ~ bmi").params_)
     table = _quiet(ps.odds_ratio_table, once, "pfp", ["bmi"])

@@ -33,6 +33,21 @@ if TYPE_CHECKING:  # pragma: no cover
 INTERVALS = "Rubin's rules: Wald intervals with t quantiles on Barnard-Rubin degrees of freedom"
 #: The ``test`` column of a pooled fit's odds ratios.
 TEST = "Rubin's rules (Wald, t df)"
+#: What a single LogisticFit has and a pooled fit does not.
+_SINGLE_FIT_ONLY = frozenset(
+    {
+        "design",
+        "predict_proba",
+        "performance",
+        "fitted_",
+        "y_",
+        "loglik_",
+        "term_tests",
+        "nonlinearity_test",
+        "lr_test",
+        "separated",
+    }
+)
 
 
 def fit_pooled_logistic(
@@ -175,6 +190,18 @@ class PooledLogisticFit:
 
     def __setattr__(self, name, value):
         raise AttributeError(f"a PooledLogisticFit is immutable: {name!r} cannot be set")
+
+    def __getattr__(self, name):
+        # Only reached when the attribute does not exist: explain what a single fit has and a
+        # pooled one does not (effect plots, calibration, ROC and bootstrap read these).
+        if name in _SINGLE_FIT_ONLY:
+            raise AttributeError(
+                f"a pooled fit has no {name!r}: it pools {self.m} fits, one per imputed "
+                f"dataset, and predictions, performance, calibration, effect curves and "
+                f"bootstrap validation do not pool here. Use the complete-case fit "
+                f"(ps.fit_logistic(data, formula)) or one dataset's fit (fit.fits[0]) for them"
+            )
+        raise AttributeError(f"'PooledLogisticFit' object has no attribute {name!r}")
 
     def __delattr__(self, name):
         raise AttributeError(f"a PooledLogisticFit is immutable: {name!r} cannot be deleted")

@@ -17,6 +17,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .._format import n_events
 from ..models.logistic import LogisticFit
+from ..models.pooled import PooledLogisticFit
 from .theme import get_axes, series_colour
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,7 +184,7 @@ def odds_ratio_rows(table) -> pd.DataFrame:
     """A fit, an ``odds_ratios()`` table or an :func:`~pfps_stats.odds_ratio_table` as forest
     rows: label, estimate, ci_low, ci_high, series, kind, annotation ("n (events)"), factor,
     level."""
-    if isinstance(table, LogisticFit):
+    if isinstance(table, LogisticFit | PooledLogisticFit):
         table = table.odds_ratios(per="clinical")
     if "or_uni" in table:
         parts = []
