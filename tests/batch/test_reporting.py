@@ -103,6 +103,9 @@ def test_shipped_notebooks_declare_their_parameters():
         "factors",
         "n_boot",
         "seed",
+        "missing",
+        "m",
+        "max_iter",
     }
     assert declared_parameters(ROOT / "notebooks" / "03-evidence.ipynb") == common
     assert declared_parameters(ROOT / "notebooks" / "04-training-load.ipynb") == (

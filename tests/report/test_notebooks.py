@@ -22,6 +22,7 @@ def rendered(tmp_path_factory):
     data.loc[data.index[2], "runner_id"] = data.loc[data.index[1], "runner_id"]  # a duplicate
     data.loc[data.index[3], "mass_kg"] = 250.0  # outside the plausible range
     data.loc[data.index[4], "q_angle_deg"] = "abc"
+    data.loc[data.index[10:20], "hip_abd_strength_nkg"] = None  # > 5% missing: MI beside CC
     (project / "data").mkdir()
     data.to_csv(project / "data" / "messy.csv", index=False)
     config = project / "reports.yml"
@@ -44,6 +45,15 @@ def test_reports_show_no_identifier_row_or_value(rendered):
         assert "&#x27;abc&#x27;" not in html
         assert "'abc'" not in html
     assert "more than one row" in pages["dq"], "the duplicate is still reported, as a kind"
+
+
+def test_risk_factor_report_shows_complete_cases_beside_imputation(rendered):
+    _, pages = rendered
+    html = pages["rf"]
+    assert "multiple imputation (m=20" in html
+    assert "complete cases (n=" in html
+    assert "Barnard-Rubin" in html, "the pooled interval is named"
+    assert "imputation settings" in html.lower()
 
 
 def test_reports_show_no_small_count(rendered):

@@ -105,3 +105,19 @@ def package_source_sha256(root: str | Path | None = None) -> str:
         digest.update(b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def notebook_provenance(nb) -> dict:
+    """What an executed notebook declares about its own run: every output it displayed under
+    :data:`pfps_stats.report.missing.PROVENANCE_MIMETYPE` (a JSON object, e.g.
+    ``{"imputation": {...}}`` from :func:`pfps_stats.report.imputation_provenance`), merged in
+    order; {} when there is none."""
+    from ..report.missing import PROVENANCE_MIMETYPE
+
+    found: dict = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            record = output.get("data", {}).get(PROVENANCE_MIMETYPE)
+            if isinstance(record, dict):
+                found.update(record)
+    return found

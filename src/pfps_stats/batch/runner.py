@@ -226,6 +226,8 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
                     extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
                 )
                 nb = nbformat.read(executed, as_version=4)
+                for key, value in provenance.notebook_provenance(nb).items():
+                    prov.setdefault(key, value)  # the runner's own entries stay as they are
                 body, _ = HTMLExporter(
                     exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
                 ).from_notebook_node(nb)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
@@ -384,16 +385,20 @@ def _fit_each(
 
     numbers = list(numbers) if numbers is not None else list(range(len(datasets)))
     fits = []
-    for i, data in zip(numbers, datasets, strict=True):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                fits.append(fit_logistic(data, formula, method=method, **kwargs))
-            except ModelError as exc:
-                raise ModelError(f"completed dataset {i + 1} could not be fitted: {exc}") from exc
-        for w in caught:
-            if not issubclass(w.category, ModelWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # m small fits in a row: BLAS threads only contend for the cores (see impute)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, data in zip(numbers, datasets, strict=True):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    fits.append(fit_logistic(data, formula, method=method, **kwargs))
+                except ModelError as exc:
+                    raise ModelError(
+                        f"completed dataset {i + 1} could not be fitted: {exc}"
+                    ) from exc
+            for w in caught:
+                if not issubclass(w.category, ModelWarning):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return fits
 
 

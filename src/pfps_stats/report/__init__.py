@@ -20,6 +20,15 @@ from .formatting import (
     format_p_value,
     suppress_odds_ratio_counts,
 )
+from .missing import (
+    format_missing_comparison,
+    imputation_diagnostics,
+    imputation_provenance,
+    imputation_settings,
+    imputation_settings_table,
+    missing_handling,
+    suppress_missing_table,
+)
 from .setup import ReportSetup, setup_report
 from .suppression import SUPPRESSED, suppress_small_counts
 from .training import (
@@ -40,19 +49,26 @@ __all__ = [
     "format_count_percent",
     "format_estimate_ci",
     "format_hazard_ratio_table",
+    "format_missing_comparison",
     "format_n_events",
     "format_number",
     "format_odds_ratio_table",
     "format_p_value",
     "hazard_comparison_summary",
     "hazard_ratio_rows",
+    "imputation_diagnostics",
+    "imputation_provenance",
+    "imputation_settings",
+    "imputation_settings_table",
     "link",
+    "missing_handling",
     "notes",
     "quiet_warnings",
     "setup_report",
     "setup_training_report",
     "show",
     "suppress_odds_ratio_counts",
+    "suppress_missing_table",
     "suppress_small_counts",
     "synthetic_banner",
 ]
