@@ -1,5 +1,6 @@
 """Shared argument checks."""
 
+import pandas as pd
 import pytest
 
 from pfps_stats._checks import check_level
@@ -43,3 +44,20 @@ def test_every_public_level_argument_is_checked(small_cohort):
     for call in calls:
         with pytest.raises(ValueError, match="did you mean 0.95"):
             call()
+
+
+def test_describing_functions_refuse_an_imputed_cohort_and_say_what_to_pass():
+    import warnings
+
+    import pfps_stats as ps
+
+    cohort = ps.simulate_cohort(80, seed=1)
+    cohort.loc[:15, "bmi"] = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imputed = ps.impute(cohort, m=2, max_iter=1, seed=1)
+    for describe in (ps.table_one, ps.plot_missing, ps.compare_with_evidence, ps.missing_table):
+        with pytest.raises(TypeError, match="describe the incomplete data"):
+            describe(imputed)
+    with pytest.raises(ValueError, match=r"more than one column named \['bmi'\]"):
+        ps.missing_table(pd.concat([cohort, cohort[["bmi"]]], axis=1))

@@ -24,3 +24,28 @@ def check_level(level: float, name: str = "level") -> float:
         hint = f"; did you mean {value / 100:g}?" if 1 < value < 100 else ""
         raise ValueError(f"{name} must be between 0 and 1 (e.g. 0.95), not {level!r}{hint}")
     return value
+
+
+def check_frame(data, name: str = "data", *, unique_columns: bool = True):
+    """Return ``data`` when it is a DataFrame (with each column name once).
+
+    Raises
+    ------
+    TypeError
+        When it is not a DataFrame; for an ImputedCohort, saying what to pass instead.
+    ValueError
+        When column names repeat (``unique_columns``), naming them.
+    """
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        if hasattr(data, "datasets") and hasattr(data, "missing"):
+            raise TypeError(
+                f"{name} is an ImputedCohort: describe the incomplete data (the DataFrame that "
+                f"was imputed) here; fit_logistic and odds_ratio_table take the ImputedCohort"
+            )
+        raise TypeError(f"{name} must be a DataFrame, not {type(data).__name__}")
+    if unique_columns and data.columns.duplicated().any():
+        dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        raise ValueError(f"{name} has more than one column named {dup}; rename them")
+    return data

@@ -217,3 +217,34 @@ def test_collinear_complete_predictors_are_left_out_and_said():
     assert "subgroup" in run.settings["predictors"]
     assert "followup_weeks" not in run.settings["predictors"]
     assert any("followup_weeks" in n for n in run.notes)
+
+
+def test_from_datasets_with_original_marks_values_filled_alike_in_every_dataset():
+    original = pd.DataFrame(
+        {
+            "pfp": [0, 1, 0, 1, 0, 1],
+            "x": [1.0, None, 3.0, 4.0, None, 6.0],
+            "z": [1, 2, 3, None, 5, 6],
+        }
+    )
+    frames = [original.fillna({"x": 2.0, "z": 4.0}), original.fillna({"x": 5.0, "z": 4.0})]
+    imputed = ps.ImputedCohort.from_datasets(frames, original=original)
+    assert imputed.variables == ("x", "z")  # z was filled with 4 in both datasets
+    assert imputed.settings["n_missing"] == {"x": 2, "z": 1}
+
+
+def test_from_datasets_refuses_duplicated_index_labels_with_a_fix():
+    frame = pd.DataFrame({"pfp": [0, 1, 0], "x": [1.0, 2.0, 3.0]}, index=[0, 0, 1])
+    with pytest.raises(ValueError, match="reset_index"):
+        ps.ImputedCohort.from_datasets([frame, frame.assign(x=[1.0, 2.5, 3.0])])
+
+
+def test_an_outcome_with_one_class_is_refused(cohort):
+    with pytest.raises(ValueError, match="only one value"):
+        impute(cohort.assign(pfp=0), seed=1)
+
+
+def test_a_yes_no_text_column_outside_the_dictionary_says_how_to_convert_it(cohort):
+    flag = pd.Series([True, False, None] * (len(cohort) // 3 + 1), dtype=object)
+    with pytest.raises(ValueError, match="nullable boolean"):
+        impute(cohort.assign(flag=flag.iloc[: len(cohort)].to_numpy()), variables=["flag"], seed=1)

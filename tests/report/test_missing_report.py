@@ -2,6 +2,7 @@
 multiple imputation, and the imputation settings carried into the provenance."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -270,3 +271,50 @@ def test_the_complete_case_n_is_not_shown_when_few_rows_were_left_out():
     assert "197" not in out.attrs["caption"]
     shown = report.format_missing_comparison(complete, imputed)
     assert shown.columns[2] == "complete cases (n=197)", "suppression off"
+
+
+# -- counts the missing-value table hides stay hidden elsewhere in the report -----------------
+def _gappy(n: int = 120, seed: int = 3, blank: int = 3) -> pd.DataFrame:
+    """SYNTHETIC: a cohort where ``blank`` runners with PFP lack hip strength."""
+    data = ps.simulate_cohort(n, seed=seed)
+    cases = data.index[data["pfp"] == 1][:blank]
+    data.loc[cases, "hip_abd_strength_nkg"] = np.nan
+    return data
+
+
+def test_an_odds_ratio_row_does_not_give_back_a_small_number_missing():
+    data = _gappy()
+    factors = ["hip_abd_strength_nkg", "bmi"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = ps.odds_ratio_table(data, "pfp", factors)
+    assert table.attrs["cohort"] == {"n": len(data), "events": int(data["pfp"].sum())}
+    shown = ps.format_odds_ratio_table(table, min_cell=5).set_index("label")
+    hip = [label for label in shown.index if label.startswith("Hip")][0]
+    # cohort events - hip row's events = 3 cases missing hip strength: hidden
+    assert shown.loc[hip, "n_events"] in ("suppressed", "<5")
+    assert shown.loc[hip, "multivariable"] not in ("suppressed", "-"), "the OR says no count"
+    bmi = [label for label in shown.index if label.startswith("Body")][0]
+    assert shown.loc[bmi, "n_events"] == f"{len(data)} ({int(data['pfp'].sum())})"
+    figure = report.suppress_odds_ratio_counts(table, 5)
+    assert figure.attrs["multivariable"]["n"] is None, "the legend's n would give back 3"
+    assert table.attrs["multivariable"]["n"] == len(data) - 3, "the table itself is untouched"
+
+
+def test_fit_notes_hide_small_row_counts():
+    text = report.notes(
+        ["dropped 3 of 120 rows with missing values (hip_abd_strength_nkg: 3, bmi: 0, x: 12)"],
+        min_cell=5,
+    ).data
+    assert "dropped &lt;5 of 120" in text
+    assert "hip_abd_strength_nkg: &lt;5" in text
+    assert "bmi: 0" in text
+    assert "x: 12" in text
+
+
+def test_the_missing_table_suppresses_when_the_cohort_has_few_cases():
+    data = ps.simulate_cohort(80, seed=3)
+    data.loc[data.index[::10], "hip_abd_strength_nkg"] = np.nan
+    table = ps.missing_table(data, "pfp", variables=["hip_abd_strength_nkg"])
+    shown = report.suppress_missing_table(table, 5)  # raised KeyError('all cases') before
+    assert len(shown) == 1

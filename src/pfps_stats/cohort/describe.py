@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._checks import check_level
+from .._checks import check_frame, check_level
 from .._format import (
     SPEC_KEY,
     SUPPRESSED,
@@ -86,6 +86,7 @@ def table_one(
         variable, label, level, overall, ``<outcome>_0``, ``<outcome>_1``, missing, smd,
         p_value, test. The first row gives n per column.
     """
+    check_frame(data)
     if outcome not in data:
         raise ValueError(
             f"the outcome {outcome!r} is not a column; columns: {', '.join(map(str, data.columns))}"

@@ -206,8 +206,15 @@ class ImputedCohort:
                     f"dataset {i} does not have the index (rows) of dataset 1; keep the same "
                     f"rows in the same order in every dataset"
                 )
-        if first.columns.duplicated().any() or first.index.duplicated().any():
-            raise ValueError("the datasets have duplicated column names or index labels")
+        if first.columns.duplicated().any():
+            dup = sorted({str(c) for c in first.columns[first.columns.duplicated()]})
+            raise ValueError(f"the datasets have more than one column named {dup}; rename them")
+        if first.index.duplicated().any():
+            raise ValueError(
+                "the datasets have duplicated index labels, so rows cannot be matched to the "
+                "original data; give each row its own label (e.g. frame.reset_index(drop=True) "
+                "on every dataset and on original)"
+            )
         settings = dict(settings or {})
         differ = pd.DataFrame(False, index=first.index, columns=first.columns)
         for frame in frames[1:]:
@@ -226,6 +233,19 @@ class ImputedCohort:
                     f"columns {moved} differ between datasets but are not in "
                     f"settings['variables']; name every imputed column there"
                 )
+        elif original is not None and isinstance(original, pd.DataFrame):
+            # imputed: missing in the original and filled in the datasets (even when every
+            # dataset filled it alike), or different between datasets
+            names = [
+                c
+                for c in first.columns
+                if differ[c].any()
+                or (
+                    c in original
+                    and original[c].isna().any()
+                    and not any(f[c][original[c].isna()].isna().any() for f in frames)
+                )
+            ]
         else:
             names = [c for c in first.columns if differ[c].any()]
         for i, frame in enumerate(frames, start=1):
@@ -373,6 +393,12 @@ def impute(
     known = ~np.isnan(y)
     if not known.any():
         raise ValueError(f"every row's outcome {outcome!r} is missing; record 0 or 1")
+    if len(np.unique(y[known])) < 2:
+        raise ValueError(
+            f"the outcome {outcome!r} has only one value ({int(y[known][0])}) among rows where "
+            f"it is known: it cannot inform the imputation models, and no model of it can be "
+            f"fitted. Check the outcome column (or the subgroup chosen)"
+        )
     notes: list[str] = []
     n_excluded = int((~known).sum())
     if n_excluded:
@@ -579,6 +605,13 @@ def _chosen(
     if twice:
         raise ValueError(f"variables named more than once: {', '.join(map(repr, twice))}")
     never = [v for v in names if kinds[v] == "never"]
+    two = [v for v in never if v not in VARIABLES and frame[v].dropna().nunique() <= 2]
+    if two:
+        raise ValueError(
+            f"{', '.join(map(repr, two))}: a yes/no column outside the variable dictionary is "
+            f"read as text here; convert it to the nullable boolean dtype (e.g. "
+            f"data[{two[0]!r}].astype('boolean')) or to 0/1 numbers, then impute it"
+        )
     if never:
         raise ValueError(
             f"{', '.join(map(repr, never))}: identifiers and text columns are never imputed "

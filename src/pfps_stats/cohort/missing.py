@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._checks import check_frame
 from .describe import _categorical_test
 from .variables import OUTCOME, VARIABLES
 
@@ -91,8 +92,7 @@ def missing_table(
     equal to 1e-10) and counts, on the SYNTHETIC demo cohort and hand-made 2×2 tables
     (``tests/cohort/reference/missing_table.R``).
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a DataFrame, not {type(data).__name__}")
+    check_frame(data)
     if min_cell is not None and not (
         isinstance(min_cell, int) and not isinstance(min_cell, bool) and min_cell >= 1
     ):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import check_frame
 from .._exceptions import PfpsError
 from .._format import estimate_ci, p_value
 from ..cohort.quality import in_subgroup
@@ -153,6 +154,7 @@ def compare_with_evidence(
     and Hart 2017's 0.34 (-0.04, 0.71) have overlapping CIs, yet differ: z = -2.35,
     p = 0.019.
     """
+    check_frame(cohort, "cohort")
 
     registry = load_evidence() if registry is None else registry
     if subgroup is None and "subgroup" in cohort and cohort["subgroup"].nunique() == 1:

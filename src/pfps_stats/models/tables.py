@@ -81,7 +81,8 @@ def odds_ratio_table(
         factor, label, level, n, events, or_uni, ci_low_uni, ci_high_uni, p_uni, or_multi,
         ci_low_multi, ci_high_multi, p_multi, warnings. Intervals are profile likelihood,
         p-values likelihood ratio (pooled: Rubin's rules, see above). The frame's ``attrs``
-        hold the multivariable model's n, events and EPV (``"multivariable"``), a sentence
+        hold the multivariable model's n, events and EPV (``"multivariable"``), the rows
+        with a known outcome and their events (``"cohort"``: n, events), a sentence
         naming the intervals (``"intervals"``) and, for imputed data, the imputation's
         settings (``"imputation"``).
     """
@@ -175,6 +176,8 @@ def odds_ratio_table(
         "method": multi.method if multi else None,
         "notes": multi_notes,
     }
+    known = pd.to_numeric(frame[outcome], errors="coerce").dropna()
+    table.attrs["cohort"] = {"n": int(len(known)), "events": int((known == 1).sum())}
     table.attrs["intervals"] = INTERVALS if pooled else "profile likelihood"
     if imputed is not None:
         table.attrs["imputation"] = dict(imputed.settings)

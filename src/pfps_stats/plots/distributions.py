@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import seaborn as sns
 
+from .._checks import check_frame
 from ..cohort.variables import OUTCOME, VARIABLES, label
 from .theme import PALETTE, get_axes
 
@@ -70,6 +71,7 @@ def plot_missing(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
+    check_frame(data, unique_columns=False)
     ax = get_axes(ax)
     share = data.isna().mean().sort_values(ascending=True)
     names = [label(c, unit=False) for c in share.index]

@@ -60,12 +60,26 @@ def run_or_explain(what: str, func, args: tuple, kwargs: dict, clean=None):
         return None
 
 
-def notes(items) -> object:
-    """Notes of a fit (or any list of text) as a Markdown list for a report; '' when none."""
+def notes(items, *, min_cell: int | None = None) -> object:
+    """Notes of a fit (or any list of text) as a Markdown list for a report; '' when none.
+
+    With ``min_cell``, row counts of the fit's notes below it ("dropped 3 of 80 rows with
+    missing values (bmi: 3)") read ``"<5"``; counts of 0 stay."""
     from IPython.display import Markdown
 
-    items = list(getattr(items, "notes", items))
-    return Markdown("\n".join(f"- {html.escape(str(n))}" for n in items) if items else "")
+    items = [str(n) for n in getattr(items, "notes", items)]
+    if min_cell is not None:
+
+        def small(m: re.Match) -> str:
+            value = int(m.group(2))
+            return m.group(1) + (f"<{min_cell}" if 0 < value < min_cell else m.group(2))
+
+        items = [_ROW_COUNT.sub(small, n) for n in items]
+    return Markdown("\n".join(f"- {html.escape(n)}" for n in items) if items else "")
+
+
+#: Counts of rows in a fit's notes: "dropped 3 of", "(bmi: 3, sex: 12)".
+_ROW_COUNT = re.compile(r"(\bdropped |: |in )(\d+)(?= of \d| rows?\b|[,)])")
 
 
 def show(

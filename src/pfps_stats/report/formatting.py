@@ -86,9 +86,17 @@ def suppress_odds_ratio_counts(table: pd.DataFrame, min_cell: int | None) -> pd.
     """An :func:`~pfps_stats.odds_ratio_table` with what :func:`format_odds_ratio_table` hides
     set to NaN (n, events and odds ratios; a reference level keeps its 1), for a figure:
     ``ps.plot_forest(suppress_odds_ratio_counts(table, rs.min_cell))`` draws no hidden
-    estimate and writes "-" for hidden "n (events)". Unchanged when ``min_cell`` is None."""
+    estimate and writes "-" for hidden "n (events)". The multivariable model's n (in
+    ``attrs``, shown in the forest's legend) is dropped when it would give back a number of
+    rows left out below ``min_cell``. Unchanged when ``min_cell`` is None."""
     _, hidden, estimates = _protect_odds_ratios(table, min_cell)
     out = table.copy()
+    out.attrs = dict(table.attrs)
+    cohort, multi = table.attrs.get("cohort") or {}, table.attrs.get("multivariable") or {}
+    if min_cell is not None and cohort.get("n") is not None and multi.get("n") is not None:
+        left_out = int(cohort["n"]) - int(multi["n"])
+        if 0 < left_out < min_cell:  # the model's n would give the rows it dropped back
+            out.attrs["multivariable"] = {**multi, "n": None}
     position = np.arange(len(out))
     out.loc[np.isin(position, list(hidden)), ["n", "events"]] = np.nan
     for side in ("uni", "multi"):
@@ -102,7 +110,11 @@ def suppress_odds_ratio_counts(table: pd.DataFrame, min_cell: int | None) -> pd.
 def _protect_odds_ratios(table: pd.DataFrame, min_cell: int | None) -> tuple[set, set, set]:
     """Rows (by position) whose "n (events)" is small, hidden, and whose odds ratios are
     hidden. A factor with levels is a sum: its levels' n and events add up to the cohort's,
-    which other tables show."""
+    which other tables show. When the table knows the cohort's totals
+    (``attrs["cohort"]``, from :func:`~pfps_stats.odds_ratio_table`), each factor's rows
+    with a missing value (cohort total minus the factor's n, events, non-events) are counts
+    too, which the missing-value table shows: a row whose n (events) would give a small one
+    back is hidden as well (its odds ratios are not: they say nothing of the count)."""
     if min_cell is None or len(table) == 0:
         return set(), set(), set()
     values, relations, shown, together, public = {}, [], [], [], []
@@ -119,19 +131,47 @@ def _protect_odds_ratios(table: pd.DataFrame, min_cell: int | None) -> tuple[set
     for i in range(len(table)):
         if has_level[i]:
             levelled.setdefault(factors[i], []).append(i)
+    totals = []
     for factor, rows in levelled.items():
         for kind in ("n", "e", "m"):
             total = (f"{kind} of factor", factor)
             values[total] = sum(values[(kind, i)] for i in rows)
             relations.append((total, [(kind, i) for i in rows]))
-            public.append(total)
+            totals.append(total)
     small_cells, hidden_cells = protect(
-        values, relations, min_cell, shown=shown, public=public, together=together
+        values, relations, min_cell, shown=shown, public=public + totals, together=together
     )
-    small = {i for kind, i in small_cells if kind in ("n", "e")}
-    hidden = {i for kind, i in hidden_cells if kind in ("n", "e")}
-    estimates = set(hidden)
+    estimates = {i for kind, i in hidden_cells if kind in ("n", "e")}
     for rows in levelled.values():
-        if hidden & set(rows):
+        if estimates & set(rows):
             estimates |= set(rows)  # a factor's odds ratios are functions of all its levels
+    cohort = table.attrs.get("cohort")
+    if cohort and {"n", "events"} <= set(cohort):
+        whole = {"n": float(cohort["n"]), "e": float(cohort["events"])}
+        whole["m"] = whole["n"] - whole["e"]
+        gaps = []
+        groups = [
+            (("row", i), {k: (k, i) for k in "nem"}) for i in range(len(table)) if not has_level[i]
+        ]
+        groups += [(("factor", f), {k: (f"{k} of factor", f) for k in "nem"}) for f in levelled]
+        for kind in "nem":
+            values[("cohort", kind)] = whole[kind]
+            public.append(("cohort", kind))
+        for group, keys in groups:
+            for kind, key in keys.items():
+                gap = ("missing", kind, group)
+                values[gap] = whole[kind] - values[key]
+                relations.append((("cohort", kind), [key, gap]))
+                gaps.append(gap)
+        small_cells, hidden_cells = protect(
+            values,
+            relations,
+            min_cell,
+            shown=shown + gaps,
+            public=public,
+            zero_ok=gaps,
+            together=together,
+        )
+    small = {key[1] for key in small_cells if key[0] in ("n", "e")}
+    hidden = {key[1] for key in hidden_cells if key[0] in ("n", "e")}
     return small, hidden, estimates

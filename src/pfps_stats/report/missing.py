@@ -235,6 +235,8 @@ def suppress_missing_table(table: pd.DataFrame, min_cell: int | None) -> pd.Data
     }
     marks: dict[str, dict[int, str]] = {}
     for kind, i in hidden:
+        if kind not in columns:  # a count never shown (e.g. all runners with the outcome)
+            continue
         count, pct = columns[kind]
         marks.setdefault(count, {})[i] = hidden_marker(min_cell, (kind, i) in small)
         if pct is not None:
