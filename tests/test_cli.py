@@ -3,6 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import pfps_stats as ps
 from pfps_stats.cli import main
 
 
@@ -197,3 +198,41 @@ def test_validate_refuses_a_quarantine_inside_the_log_folder(tmp_path, capsys):
     (folder / "R1.csv").write_text("date,distance_km\n2025-05-01,-5\n")
     assert main(["validate", str(folder), "--quarantine", str(folder / "q.csv")]) == 2
     assert "inside the input folder" in _one_line_error(capsys)
+
+
+def test_plan_prints_plan_studys_numbers_and_sentence(capsys):
+    plan = ps.plan_study("knee_ext_strength_nmkg", "military", dropout=0.1)
+    argv = ["plan", "--factor", "knee_ext_strength_nmkg", "--subgroup", "military"]
+    assert main([*argv, "--power", "0.8", "--dropout", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert f"runners to recruit  {plan['n']}\n" in out
+    assert f"runners analysed    {plan['n_analysed']} (drop-out 10%)" in out
+    assert "neal2019" in out
+    assert plan["sentence"] in out
+    assert main([*argv, "--use", "conservative"]) == 0
+    conservative = ps.plan_study("knee_ext_strength_nmkg", "military", use="conservative")
+    out = capsys.readouterr().out
+    assert f"runners to recruit  {conservative['n']}\n" in out
+    assert "conservative" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--factor", "bmi", "--subgroup", "military"], "no usable estimate"),
+        (["--factor", "knee_ext", "--subgroup", "military"], "did you mean"),
+        (["--factor", "knee_ext_strength_nmkg", "--subgroup", "navy"], "invalid choice"),
+        (
+            ["--factor", "knee_ext_strength_nmkg", "--subgroup", "military", "--power", "80"],
+            "power",
+        ),
+        (
+            ["--factor", "knee_ext_strength_nmkg", "--subgroup", "military", "--alpha", "x"],
+            "--alpha",
+        ),
+        (["--subgroup", "military"], "--factor"),
+    ],
+)
+def test_plan_bad_arguments_are_usage_errors(capsys, extra, message):
+    assert main(["plan", *extra]) == 2
+    assert message in _one_line_error(capsys)

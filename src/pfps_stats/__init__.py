@@ -88,6 +88,11 @@ _API: dict[str, str] = {
     "pool": "models.pooling",
     "pool_coefficients": "models.pooling",
     "PooledLogisticFit": "models.pooled",
+    "power_logistic": "models.power",
+    "power_curve": "models.power",
+    "power_scenario": "models.power_simulation",
+    "PowerScenario": "models.power_simulation",
+    "simulate_power": "models.power_simulation",
     # plots
     "set_theme": "plots.theme",
     "draw_forest": "plots.forest",
@@ -102,6 +107,7 @@ _API: dict[str, str] = {
     "plot_imputation_diagnostics": "plots.imputation",
     "plot_weeks_before_onset": "plots.training",
     "plot_injury_rates": "plots.training",
+    "plot_power_curve": "plots.power",
     # evidence
     "effect_size": "evidence.effect_sizes",
     "convert_effect": "evidence.effect_sizes",
@@ -116,6 +122,7 @@ _API: dict[str, str] = {
     "claims_html": "evidence.compare",
     "compare_hazard_ratios": "evidence.hazards",
     "plot_hazard_comparison": "evidence.hazards",
+    "plan_study": "evidence.planning",
     # report
     "format_odds_ratio_table": "report.formatting",
     "comparison_summary": "report.comparison",
@@ -165,6 +172,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .evidence.effect_sizes import convert_effect, effect_size, smd_by_group
     from .evidence.hazards import compare_hazard_ratios, plot_hazard_comparison
     from .evidence.meta import MetaResult, meta_analysis
+    from .evidence.planning import plan_study
     from .evidence.registry import load_claims, load_evidence, load_studies
     from .exposures.sessions import session_exposures
     from .exposures.states import SPIKE_STATES, spike_state
@@ -188,6 +196,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .models.pooled import PooledLogisticFit
     from .models.pooling import pool, pool_coefficients
+    from .models.power import power_curve, power_logistic
+    from .models.power_simulation import PowerScenario, power_scenario, simulate_power
     from .models.rates import injury_rates
     from .models.tables import additive_formula, odds_ratio_table
     from .plots.distributions import plot_correlations, plot_distributions, plot_missing
@@ -195,6 +205,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plots.forest import draw_forest, plot_forest
     from .plots.imputation import plot_imputation_diagnostics, plot_imputed
     from .plots.performance import plot_calibration, plot_roc
+    from .plots.power import plot_power_curve
     from .plots.theme import set_theme
     from .plots.training import plot_injury_rates, plot_weeks_before_onset
     from .report.comparison import comparison_summary

@@ -1,4 +1,4 @@
-"""Command line: ``pfps-stats validate | variables | simulate | report run``.
+"""Command line: ``pfps-stats validate | variables | simulate | plan | report run``.
 
 Exit codes: 0 success; 1 data problems found or report jobs failed; 2 bad arguments or an
 invalid report configuration or an output folder that cannot be written; 3 another report
@@ -244,6 +244,56 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    """The runners and cases a cohort needs (ps.plan_study), and the sentence to quote."""
+    from .evidence.planning import plan_study
+
+    try:
+        plan = plan_study(
+            args.factor,
+            args.subgroup,
+            power=args.power,
+            alpha=args.alpha,
+            use=args.use,
+            dropout=args.dropout,
+            r2_other=args.r2_other,
+            incidence=args.incidence,
+        )
+    except ValueError as exc:  # EvidenceError is a ValueError too
+        raise _UsageError(f"pfps-stats plan: {' '.join(str(exc).split())}") from None
+    effect = f"{plan['measure']} {plan['effect']:g}"
+    if plan["use"] == "conservative":
+        effect += f" (conservative: the CI end nearest no effect; estimate {plan['estimate']:g})"
+    rows = [
+        ("runners to recruit", f"{plan['n']}"),
+        ("runners analysed", f"{plan['n_analysed']} (drop-out {plan['dropout']:.0%})"),
+        ("expected cases", f"{plan['events']:.1f}"),
+        ("power", f"{plan['power']:.3f} (target {plan['power_target']:g})"),
+        ("alpha (two-sided)", f"{plan['alpha']:g}"),
+        ("effect", effect),
+        ("95% CI", f"{plan['ci_low']:g} to {plan['ci_high']:g}"),
+        (
+            "source",
+            f"{plan['study']} ({plan['design']}, evidence level {plan['evidence_level'] or '-'})",
+        ),
+        ("incidence", f"{plan['incidence']:.0%}, {plan['incidence_source']}"),
+        ("adjustment R²", f"{plan['r2_other']:g}"),
+        ("method", plan["method"]),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    if plan["registry_note"]:
+        print(f"note: {plan['study']}: {plan['registry_note']}")
+    if plan["other_rows"]:
+        print(f"note: other usable registry rows: {plan['other_rows']}")
+    for note in plan.attrs.get("notes", []):
+        print(f"note: {note}")
+    print()
+    print(plan["sentence"])
+    return 0
+
+
 def _report_run(args: argparse.Namespace) -> int:
     from ._exceptions import ConfigError, LockedError
     from .batch.config import load_config
@@ -274,6 +324,7 @@ def _report_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .cohort.variables import SUBGROUPS
+    from .evidence.registry import SUBGROUPS as REGISTRY_SUBGROUPS
 
     parser = _Parser(
         prog="pfps-stats", description="Evidence and risk-factor analysis for patellofemoral pain."
@@ -330,6 +381,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subgroup", default="recreational", choices=SUBGROUPS)
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_simulate)
+
+    p = sub.add_parser(
+        "plan",
+        help="runners and cases a prospective cohort needs, from the published evidence",
+        description="Sample size of a prospective cohort for a logistic model (Hsieh et al. "
+        "1998), from the evidence registry's estimate for a factor in a subgroup and the "
+        "subgroup's PFP incidence; prints the numbers and a sentence a protocol can quote.",
+    )
+    p.add_argument("--factor", required=True, help="e.g. knee_ext_strength_nmkg")
+    p.add_argument("--subgroup", required=True, choices=REGISTRY_SUBGROUPS)
+    p.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    p.add_argument("--alpha", type=float, default=0.05, help="two-sided alpha (default 0.05)")
+    p.add_argument("--dropout", type=float, default=0.0, help="share lost to follow-up (default 0)")
+    p.add_argument(
+        "--r2-other",
+        type=float,
+        default=0.0,
+        help="R² of the factor on the adjustment covariates (default 0: unadjusted)",
+    )
+    p.add_argument(
+        "--incidence",
+        type=float,
+        help="PFP incidence over follow-up (default: the subgroup's, Neal et al. 2019)",
+    )
+    p.add_argument(
+        "--use",
+        choices=["estimate", "conservative"],
+        default="estimate",
+        help="plan for the estimate, or for its 95%% CI end nearest no effect",
+    )
+    p.set_defaults(func=_plan)
 
     p = sub.add_parser("report", help="batch reports")
     report = p.add_subparsers(dest="report_command", required=True)

@@ -111,6 +111,18 @@ def test_shipped_notebooks_declare_their_parameters():
     assert declared_parameters(ROOT / "notebooks" / "04-training-load.ipynb") == (
         common - {"outcome"}
     ) | {"log_path", "injuries_path", "dayfirst", "log_mapping", "pfp_labels"}
+    assert declared_parameters(ROOT / "notebooks" / "05-study-planning.ipynb") == {
+        "data_path",
+        "factor",
+        "subgroup",
+        "power",
+        "alpha",
+        "dropout",
+        "r2_other",
+        "use",
+        "n_sim",
+        "seed",
+    }
 
 
 def test_shipped_config_is_valid():
@@ -120,3 +132,4 @@ def test_shipped_config_is_valid():
         for subgroup in ("all", "military", "adolescent", "recreational"):
             assert f"{notebook}-{subgroup}" in names
     assert "training-load-all" in names
+    assert "study-planning-military" in names

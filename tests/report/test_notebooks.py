@@ -70,3 +70,26 @@ def test_reports_show_no_server_path(rendered):
         text = re.sub(r"<[^>]+>", " ", html)
         assert str(ROOT) not in text
         assert "site-packages" not in text
+
+
+@pytest.fixture(scope="module")
+def planning_page(tmp_path_factory):
+    project = tmp_path_factory.mktemp("planning")
+    shutil.copytree(ROOT / "notebooks", project / "notebooks")
+    config = project / "reports.yml"
+    config.write_text(
+        "defaults:\n  parameters:\n    data_path: null\njobs:\n"
+        "  - {name: plan, notebook: notebooks/05-study-planning.ipynb, "
+        "parameters: {n_sim: 200}}\n"
+    )
+    assert main(["report", "run", str(config)]) == 0
+    return (project / "reports" / "plan.html").read_text()
+
+
+def test_the_planning_report_states_the_required_cohort(planning_page):
+    plan = ps.plan_study("knee_ext_strength_nmkg", "military", dropout=0.1)
+    assert f"the cohort needs {plan['n']} military recruits" in planning_page
+    assert "Hsieh et al. 1998" in planning_page
+    assert "<img" in planning_page
+    assert "Not estimated" not in planning_page
+    assert str(ROOT) not in re.sub(r"<[^>]+>", " ", planning_page)

@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize, special, stats
+from scipy import linalg, optimize, stats
 
 MAX_STEP = 5.0  # largest change of any coefficient in one Newton step (logistf's maxstep)
 
@@ -47,8 +47,8 @@ class NewtonResult:
 
 def _state(X, y, w, beta, offset, firth):
     eta = X @ beta + offset
-    p = special.expit(eta)
-    loglik = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))))
+    p = _expit(eta)
+    loglik = float(np.sum(w * (y * eta - _log1pexp(eta))))
     W = w * p * (1.0 - p)
     info = X.T @ (X * W[:, None])
     objective = loglik
@@ -290,19 +290,33 @@ class BatchFit:
 
 def _take(X: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """The design of replicates ``idx``: shared (n, p) or per replicate (n, B, p)."""
-    return X if X.ndim == 2 else X[:, idx, :]
+    if X.ndim == 2 or (idx.size == X.shape[1] and (idx == np.arange(idx.size)).all()):
+        return X
+    return X[:, idx, :]
 
 
 def _eta(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    return X @ beta.T if X.ndim == 2 else np.einsum("nbi,bi->nb", X, beta)
+    if X.ndim == 2:
+        return X @ beta.T
+    out = X[:, :, 0] * beta[:, 0]
+    for i in range(1, X.shape[2]):
+        out += X[:, :, i] * beta[:, i]
+    return out
 
 
 def _info_score(X, Wt, resid):
     if X.ndim == 2:
         info = np.einsum("ni,nb,nj->bij", X, Wt, X, optimize=True)
         return info, np.einsum("ni,nb->bi", X, resid)
-    info = np.einsum("nbi,nb,nbj->bij", X, Wt, X, optimize=True)
-    return info, np.einsum("nbi,nb->bi", X, resid)
+    p = X.shape[2]
+    info = np.empty((Wt.shape[1], p, p))
+    score = np.empty((Wt.shape[1], p))
+    for i in range(p):
+        xw = X[:, :, i] * Wt
+        score[:, i] = np.einsum("nb,nb->b", X[:, :, i], resid)
+        for j in range(i, p):
+            info[:, i, j] = info[:, j, i] = np.einsum("nb,nb->b", xw, X[:, :, j])
+    return info, score
 
 
 def _singular(info: np.ndarray, tol: float = 1e-11) -> np.ndarray:
@@ -330,9 +344,9 @@ def _rms_phase(X, y, W, beta, running, status):
             break
         Xs, w = _take(X, idx), W[:, idx]
         eta = np.clip(_eta(Xs, beta[idx]), -RMS_CLAMP, RMS_CLAMP)
-        prob = special.expit(eta)
+        prob = _expit(eta)
         yy = y[:, None]
-        dev = -2.0 * np.sum(w * (yy * np.log(prob) + (1 - yy) * np.log1p(-prob)), axis=0)
+        dev = -2.0 * np.sum(w * (yy * eta - _log1pexp(eta)), axis=0)
         info, score = _info_score(Xs, w * prob * (1 - prob), w * (yy - prob))
         early = (np.abs(score).max(axis=1) < 1e-9) & (np.abs(dev - oldl[idx]) < 0.1 * RMS_EPS)
         worse = (dev > oldl[idx]) & ~early
@@ -359,10 +373,10 @@ def _rms_phase(X, y, W, beta, running, status):
 def _objective(X, y, W, beta, firth):
     """Log-likelihood (Firth: plus 1/2 log|I|) of each replicate, exact (no clamp)."""
     eta = _eta(X, beta)
-    loglik = np.sum(W * (y[:, None] * eta - np.logaddexp(0.0, eta)), axis=0)
+    loglik = np.sum(W * (y[:, None] * eta - _log1pexp(eta)), axis=0)
     if not firth:
         return loglik
-    prob = special.expit(eta)
+    prob = _expit(eta)
     info, _ = _info_score(X, W * prob * (1 - prob), W)
     sign, logdet = np.linalg.slogdet(info)
     return np.where(sign > 0, loglik + 0.5 * logdet, -np.inf)
@@ -384,7 +398,7 @@ def _newton_phase(X, y, W, beta, active, firth, max_iter, tol):
             break
         Xs, w = _take(X, idx), W[:, idx]
         eta = _eta(Xs, beta[idx])
-        prob = special.expit(eta)
+        prob = _expit(eta)
         Wt = w * prob * (1 - prob)
         info, score = _info_score(Xs, Wt, w * (y[:, None] - prob))
         if firth:
@@ -497,7 +511,7 @@ def batch_fit(
         status[~single & ~converged] = "not converged"
         idx = np.flatnonzero(~single & ~converged)
         if idx.size:  # singular information (a category absent from the resample)?
-            prob = special.expit(_eta(_take(X, idx), beta[idx]))
+            prob = _expit(_eta(_take(X, idx), beta[idx]))
             info, _ = _info_score(_take(X, idx), W[:, idx] * prob * (1 - prob), W[:, idx])
             status[idx[_singular(info)]] = "singular"
     else:
@@ -523,3 +537,12 @@ def batch_fit(
                 status[b] = "not converged"
     beta[~np.isin(status, KEPT)] = np.nan
     return BatchFit(beta, status)
+
+
+def _expit(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _log1pexp(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
