@@ -166,3 +166,10 @@ def test_a_population_without_a_published_incidence_needs_one(registry):
     assert plan["estimate"] == row["estimate"]
     assert plan["n"] == ps.power_logistic(row["estimate"], incidence=0.05, power=0.8)["n"]
     assert "adult runners" in plan["sentence"]
+
+
+def test_the_sentence_says_when_the_formula_is_optimistic():
+    large = ps.plan_study("knee_ext_strength_nmkg", "military")  # SMD -0.69: beyond 0.55
+    assert "lower bound on the cohort needed" in large["sentence"]
+    small = ps.plan_study("knee_ext_strength_nmkg", "military", use="conservative")  # -0.35
+    assert "lower bound" not in small["sentence"]

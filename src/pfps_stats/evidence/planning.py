@@ -364,6 +364,11 @@ def plan_study(
         "other_rows": other_rows,
     }
     plan["sentence"] = _sentence(plan, row, factor, subgroup)
+    if any("overestimated" in note for note in result.attrs.get("notes", [])):
+        plan["sentence"] += (
+            " For an effect this large Hsieh's formula overestimates power, so this is a lower "
+            "bound on the cohort needed; check it by simulation before fixing the sample size."
+        )
     out = pd.Series(plan, name=f"{factor} ({subgroup})", dtype=object)
     out.attrs["notes"] = list(result.attrs.get("notes", []))
     return out
