@@ -265,9 +265,10 @@ def plan_study(
     -----
     The numbers are those of :func:`~pfps_stats.power_logistic` on the registry's values
     (checked in ``tests/evidence/test_planning.py``), whose agreement with simulation is
-    checked in ``tests/models``. An SMD is planned as a per-SD log odds ratio of the same
-    value (exact for a normal factor with equal variances in both outcome groups); its sign
-    does not change the sample size. An odds ratio of sex uses the subgroup's share of women
+    checked in ``tests/models``. An SMD is planned as :func:`~pfps_stats.power_logistic`
+    plans it (the log odds ratio per SD of the factor in the whole cohort,
+    ``smd sqrt(1 + P (1 - P) smd^2)``; see docs/study-planning.md for why, and for how
+    optimistic that is for large SMDs); its sign does not change the sample size. An odds ratio of sex uses the subgroup's share of women
     in :data:`pfps_stats.cohort.synthetic.PROFILES` as ``exposed``.
 
     Examples
@@ -315,7 +316,7 @@ def plan_study(
             published = ", ".join(f"{k} {v:.0%}" for k, v in INCIDENCE.items())
             raise ValueError(
                 f"incidence: no published PFP incidence for subgroup={subgroup!r} (Neal et al. "
-                f"2019 gives {published}); give incidence=, the expected share of runners "
+                f"2019 gives {published}); give incidence= (--incidence on the command line), the expected share of runners "
                 "who develop PFP over the follow-up"
             )
         incidence_used, incidence_source = INCIDENCE[subgroup], INCIDENCE_SOURCE

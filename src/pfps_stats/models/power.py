@@ -260,7 +260,7 @@ def _open_unit(value, name: str) -> float:
     """A proportion strictly between 0 and 1, with a hint for percentages."""
     v = _number(value, name)
     if not 0 < v < 1:
-        hint = f"; did you mean {v / 100:g}?" if 1 < v < 100 else ""
+        hint = f"; did you mean {v / 100:g}?" if 2 <= v < 100 else ""
         raise ValueError(
             f"{name} must be strictly between 0 and 1 (e.g. {_EXAMPLES[name]}), not {value!r}{hint}"
         )
@@ -271,7 +271,7 @@ def _half_open_unit(value, name: str, what: str) -> float:
     """A proportion in [0, 1)."""
     v = _number(value, name)
     if not 0 <= v < 1:
-        hint = f"; did you mean {v / 100:g}?" if 1 <= v < 100 else ""
+        hint = f"; did you mean {v / 100:g}?" if 2 <= v < 100 else ""
         raise ValueError(f"{name} ({what}) must be in [0, 1), not {value!r}{hint}")
     return v
 
