@@ -173,3 +173,8 @@ def test_the_sentence_says_when_the_formula_is_optimistic():
     assert "lower bound on the cohort needed" in large["sentence"]
     small = ps.plan_study("knee_ext_strength_nmkg", "military", use="conservative")  # -0.35
     assert "lower bound" not in small["sentence"]
+
+
+def test_plan_study_without_a_target_power_says_what_it_needs():
+    with pytest.raises(ValueError, match="power must be the target power"):
+        ps.plan_study("knee_ext_strength_nmkg", "military", power=None)

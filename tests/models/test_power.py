@@ -390,3 +390,8 @@ def test_power_curve_bad_input():
         power_curve(0.5, n=[], incidence=0.1)
     with pytest.raises(ValueError, match="incidence"):
         power_curve(0.5, n=[100], incidence=0)
+
+
+def test_a_vanishing_effect_asks_for_one_worth_detecting():
+    with pytest.raises(ValueError, match="smallest effect worth detecting"):
+        ps.power_logistic(1e-9, scale="smd", incidence=0.1, power=0.8)

@@ -316,12 +316,19 @@ def plan_study(
             published = ", ".join(f"{k} {v:.0%}" for k, v in INCIDENCE.items())
             raise ValueError(
                 f"incidence: no published PFP incidence for subgroup={subgroup!r} (Neal et al. "
-                f"2019 gives {published}); give incidence= (--incidence on the command line), the expected share of runners "
+                f"2019 gives {published}); give incidence= (--incidence on the command line), the expected share of "
+                "runners "
                 "who develop PFP over the follow-up"
             )
         incidence_used, incidence_source = INCIDENCE[subgroup], INCIDENCE_SOURCE
     else:
         incidence_used, incidence_source = incidence, "given (incidence=), not from the registry"
+    if power is None:
+        raise ValueError(
+            "power must be the target power, strictly between 0 and 1 (e.g. 0.8); plan_study "
+            "returns the runners needed for it (for the power of a given n, use "
+            "ps.power_logistic(effect, ..., n=...))"
+        )
     result = power_logistic(
         effect,
         scale=scale,

@@ -110,6 +110,8 @@ from scipy import optimize, special, stats
 SCALES = ("smd", "or_per_sd", "or_binary")
 
 #: The method named in the results.
+#: Largest sample size solved for: beyond it the effect is too small to be worth planning for.
+MAX_N = 1e8
 METHOD_CONTINUOUS = "Hsieh et al. 1998, eq. 1 (normal covariate), variance inflation 1/(1 - R^2)"
 METHOD_BINARY = (
     "Hsieh et al. 1998, eq. 2 (binary covariate, after Whittemore 1981), "
@@ -462,6 +464,12 @@ def power_logistic(
     e = _effect(effect, scale, incidence, exposed)
     if power is not None:
         n_raw = _n_effective(e, target, alpha) / (1 - r2_other)
+        if n_raw > MAX_N:
+            raise ValueError(
+                f"effect {effect!r} is so small that {n_raw:.3g} runners would be needed for "
+                f"power {target:g}; give the smallest effect worth detecting (e.g. SMD 0.2, or "
+                f"an odds ratio of 1.2)"
+            )
         analysed = max(math.ceil(n_raw - 1e-9), 2)
         recruited = math.ceil(analysed / (1 - dropout) - 1e-9)
         while math.floor(recruited * (1 - dropout) + 1e-9) < analysed:

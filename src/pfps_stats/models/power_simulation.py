@@ -892,7 +892,8 @@ def _fit_and_test(chunk: _Chunk, tests: Sequence[str], method: str) -> dict[str,
             start = beta.copy()
             start[:, j] = 0.0
             _, null, ok = _newton_fixed(Xs, y, Ws, start, j, firth=True, max_iter=200)
-            stat = np.maximum(2 * (full - null), 0.0)
+            with np.errstate(invalid="ignore"):  # -inf - -inf (singular): NaN, a failed fit
+                stat = np.maximum(2 * (full - null), 0.0)
             out["p_lr"][idx] = np.where(good & ok, stats.chi2.sf(stat, 1), np.nan)
     if chunk.cluster is not None:  # runners (each has two rows, both kept or neither)
         n_analysed = chunk.keep[:, ::2].sum(axis=1).astype(float)
