@@ -79,7 +79,7 @@ def notes(items, *, min_cell: int | None = None) -> object:
 
 
 #: Counts of rows in a fit's notes: "dropped 3 of", "(bmi: 3, sex: 12)".
-_ROW_COUNT = re.compile(r"(\bdropped |: |in )(\d+)(?= of \d| rows?\b|[,)])")
+_ROW_COUNT = re.compile(r"(\bdropped |: )(\d+)(?= of \d|[,)])")
 
 
 def show(
