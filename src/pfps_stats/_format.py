@@ -320,3 +320,13 @@ def suppress_rate_table(table, min_cell: int):
             out[column] = out[column].astype(object)
     out.attrs[DONE_KEY] = min_cell
     return out
+
+
+def fit_html(header: str, notes, table_html: str, extra: str = "") -> str:
+    """A fit as HTML for Jupyter: its header (lines in bold), its notes as a list, then its
+    table (and any ``extra`` HTML); shared by the logistic, pooled and Cox fits."""
+    import html
+
+    items = "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)
+    head = html.escape(header).replace("\n", "<br>")
+    return f"<div><p><b>{head}</b></p>{'<ul>' + items + '</ul>' if items else ''}{table_html}{extra}</div>"

@@ -15,7 +15,6 @@ covariances, log partial likelihoods, score residuals, Wald p-values and interva
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from scipy import linalg, stats
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
+from .._format import fit_html
 from .design import ColumnInfo, Design, build_design, column_label, per_increments
 
 Ties = Literal["efron", "breslow"]
@@ -894,12 +894,10 @@ class CoxFit:
         return self._header() + "\n" + self.summary_frame().to_string(index=False)
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        fmt = lambda v: f"{v:.4g}"  # noqa: E731
         table = (
             self.hazard_ratios()
             .drop(columns=["variable", "level"])
-            .to_html(index=False, float_format=fmt)
+            .to_html(index=False, float_format=lambda v: f"{v:.4g}")
         )
         counts = self.counts()
         extra = (
@@ -908,8 +906,4 @@ class CoxFit:
             if len(counts)
             else ""
         )
-        head = html.escape(self._header()).replace("\n", "<br>")
-        return (
-            f"<div><p><b>{head}</b></p>{'<ul>' + notes + '</ul>' if notes else ''}"
-            f"{table}{extra}</div>"
-        )
+        return fit_html(self._header(), self.notes, table, extra)

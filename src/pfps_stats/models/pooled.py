@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
+from .._format import fit_html
 from .design import column_label, per_increments, used_columns
 from .pooling import pool_coefficients
 
@@ -361,12 +362,8 @@ class PooledLogisticFit:
         return self._header() + "\n" + self.summary_frame().to_string(index=False)
 
     def _repr_html_(self) -> str:
-        import html
-
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        head = html.escape(self._header()).replace("\n", "<br>")
-        return f"<div><p><b>{head}</b></p>{'<ul>' + notes + '</ul>' if notes else ''}{table}</div>"
+        return fit_html(self._header(), self.notes, table)
 
 
 # ---------------------------------------------------------------------------------------------
