@@ -138,7 +138,6 @@ def _validate_table(args: argparse.Namespace, kind: str) -> int:
     from ._exceptions import DataValidationError
     from .cohort.injuries import check_injuries
     from .cohort.training_log import check_log_quarantine_path, check_training_log
-    from .cohort.validation import write_csv_atomic
 
     mapping = _table_mapping(args.map, kind)
     if args.quarantine:
@@ -165,13 +164,21 @@ def _validate_table(args: argparse.Namespace, kind: str) -> int:
     print(f"{line}. Read as {what} ({how}).")
     for note in check.notes:
         print(f"note: {note}")
-    if len(check.problems):
-        print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
-        if args.quarantine and not len(check.file_problems):
-            write_csv_atomic(check.quarantined, Path(args.quarantine))
-            print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
-        return 1
-    return 0
+    return _problems_out(check, args)
+
+
+def _problems_out(check, args: argparse.Namespace) -> int:
+    """A check's problems on stderr, its quarantine written when asked; the exit code."""
+    from ._exceptions import DataValidationError
+    from .cohort.validation import write_csv_atomic
+
+    if not len(check.problems):
+        return 0
+    print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
+    if args.quarantine and not len(check.file_problems):
+        write_csv_atomic(check.quarantined, Path(args.quarantine))
+        print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
+    return 1
 
 
 def _validate_cohort(args: argparse.Namespace) -> int:
@@ -199,15 +206,7 @@ def _validate_cohort(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(check.columns.to_string(index=False))
-    if len(check.problems):
-        print(DataValidationError(check.problems, source=check.source), file=sys.stderr)
-        if args.quarantine and not len(check.file_problems):
-            from .cohort.validation import write_csv_atomic
-
-            write_csv_atomic(check.quarantined, Path(args.quarantine))
-            print(f"wrote {len(check.quarantined)} rows with their reasons to {args.quarantine}")
-        return 1
-    return 0
+    return _problems_out(check, args)
 
 
 def _variables(args: argparse.Namespace) -> int:
