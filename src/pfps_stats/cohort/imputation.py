@@ -19,7 +19,7 @@ from statsmodels.imputation.mice import MICEData
 from threadpoolctl import threadpool_limits
 
 from .._exceptions import DataValidationError, ModelWarning, PfpsError
-from .missing import _outcome_values
+from .missing import _outcome_values, named_variables
 from .validation import problem_frame
 from .variables import OUTCOME, VARIABLES, label
 
@@ -589,21 +589,13 @@ def _chosen(
                 f"two levels cannot be): {', '.join(map(str, left))}."
             )
         return names
-    names = [variables] if isinstance(variables, str) else list(variables)
-    absent = [v for v in names if v not in frame.columns]
-    if absent:
-        raise ValueError(
-            f"not columns of the data: {', '.join(map(repr, absent))}; columns: "
-            f"{', '.join(map(str, frame.columns))}"
-        )
-    if outcome in names:
-        raise ValueError(
-            f"{outcome!r} is the outcome: it is a predictor in every imputation model and is "
-            f"never imputed (rows where it is missing are excluded); leave it out of variables="
-        )
-    twice = sorted({str(v) for v in names if names.count(v) > 1})
-    if twice:
-        raise ValueError(f"variables named more than once: {', '.join(map(repr, twice))}")
+    names = named_variables(
+        frame,
+        variables,
+        outcome,
+        f"{outcome!r} is the outcome: it is a predictor in every imputation model and is "
+        f"never imputed (rows where it is missing are excluded); leave it out of variables=",
+    )
     never = [v for v in names if kinds[v] == "never"]
     two = [v for v in never if v not in VARIABLES and frame[v].dropna().nunique() <= 2]
     if two:

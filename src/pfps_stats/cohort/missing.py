@@ -206,6 +206,30 @@ def _outcome_values(data: pd.DataFrame, outcome: str) -> np.ndarray:
     return numeric.to_numpy(dtype=float, na_value=np.nan)
 
 
+def named_variables(data: pd.DataFrame, variables, outcome: str, why_not_outcome: str) -> list:
+    """``variables`` (a name or a list) checked against ``data``: columns of it, each named
+    once, not the outcome (``why_not_outcome`` says why); shared by missing_table and impute.
+
+    Raises
+    ------
+    ValueError
+        Naming the absent columns (and listing the data's), the outcome, or repeated names.
+    """
+    names = [variables] if isinstance(variables, str) else list(variables)
+    absent = [v for v in names if v not in data.columns]
+    if absent:
+        raise ValueError(
+            f"not columns of the data: {', '.join(map(repr, absent))}; columns: "
+            f"{', '.join(map(str, data.columns))}"
+        )
+    if outcome in names:
+        raise ValueError(why_not_outcome)
+    twice = sorted({str(v) for v in names if names.count(v) > 1})
+    if twice:
+        raise ValueError(f"variables named more than once: {', '.join(map(repr, twice))}")
+    return names
+
+
 def _variables(data: pd.DataFrame, outcome: str, variables) -> list:
     """The variables to describe, checked: columns of the data, each once, not the outcome."""
     if variables is None:
@@ -214,21 +238,13 @@ def _variables(data: pd.DataFrame, outcome: str, variables) -> list:
             for name, var in VARIABLES.items()
             if name in data and var.kind != "id" and name != outcome
         ]
-    names = [variables] if isinstance(variables, str) else list(variables)
-    absent = [v for v in names if v not in data]
-    if absent:
-        raise ValueError(
-            f"not columns of the data: {', '.join(map(repr, absent))}; columns: "
-            f"{', '.join(map(str, data.columns))}"
-        )
-    if outcome in names:
-        raise ValueError(
-            f"{outcome!r} is the outcome; its missing rows are counted in "
-            f"attrs['notes'], so leave it out of variables="
-        )
-    twice = sorted({str(v) for v in names if names.count(v) > 1})
-    if twice:
-        raise ValueError(f"variables named more than once: {', '.join(map(repr, twice))}")
+    names = named_variables(
+        data,
+        variables,
+        outcome,
+        f"{outcome!r} is the outcome; its missing rows are counted in attrs['notes'], so leave "
+        f"it out of variables=",
+    )
     duplicated = [v for v in names if isinstance(data[v], pd.DataFrame)]
     if duplicated:
         raise ValueError(

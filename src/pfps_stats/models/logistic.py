@@ -52,6 +52,20 @@ FEW_CLUSTERS = 50
 SATTERTHWAITE_LOW = 4.0
 
 
+#: Columns of :meth:`LogisticFit.odds_ratios` (a pooled fit adds ``fmi``).
+ODDS_RATIO_COLUMNS = [
+    "term",
+    "label",
+    "increment",
+    "odds_ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "test",
+    "df",
+]
+
+
 # ---------------------------------------------------------------------------------------------
 # Fitting
 
@@ -531,20 +545,7 @@ class LogisticFit:
                     "df": df,
                 }
             )
-        table = pd.DataFrame(
-            rows,
-            columns=[
-                "term",
-                "label",
-                "increment",
-                "odds_ratio",
-                "ci_low",
-                "ci_high",
-                "p_value",
-                "test",
-                "df",
-            ],
-        )
+        table = pd.DataFrame(rows, columns=ODDS_RATIO_COLUMNS)
         table.attrs.update(ci=ci, test=test, level=level)
         return table
 

@@ -25,6 +25,7 @@ from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
 from .._format import fit_html
 from .design import column_label, per_increments, used_columns
+from .logistic import ODDS_RATIO_COLUMNS
 from .pooling import pool_coefficients
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -317,21 +318,7 @@ class PooledLogisticFit:
                     "fmi": table["fmi"].iloc[j],
                 }
             )
-        out = pd.DataFrame(
-            rows,
-            columns=[
-                "term",
-                "label",
-                "increment",
-                "odds_ratio",
-                "ci_low",
-                "ci_high",
-                "p_value",
-                "test",
-                "df",
-                "fmi",
-            ],
-        )
+        out = pd.DataFrame(rows, columns=[*ODDS_RATIO_COLUMNS, "fmi"])
         out.attrs.update(ci="wald", test=TEST, level=level, intervals=INTERVALS)
         return out
 
