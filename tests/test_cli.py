@@ -214,6 +214,15 @@ def test_plan_prints_plan_studys_numbers_and_sentence(capsys):
     out = capsys.readouterr().out
     assert f"runners to recruit  {conservative['n']}\n" in out
     assert "conservative" in out
+    # the likelihood-ratio test by default, with Hsieh's number beside it; or Hsieh's alone
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "runners to recruit  173\n" in out
+    assert "Hsieh et al. 1998   161 runners" in out
+    assert main([*argv, "--method", "hsieh"]) == 0
+    out = capsys.readouterr().out
+    assert "runners to recruit  161\n" in out
+    assert "lower bound on the cohort needed" in out
 
 
 @pytest.mark.parametrize(
@@ -231,6 +240,10 @@ def test_plan_prints_plan_studys_numbers_and_sentence(capsys):
             "--alpha",
         ),
         (["--subgroup", "military"], "--factor"),
+        (
+            ["--factor", "knee_ext_strength_nmkg", "--subgroup", "military", "--method", "wald"],
+            "--method",
+        ),
     ],
 )
 def test_plan_bad_arguments_are_usage_errors(capsys, extra, message):

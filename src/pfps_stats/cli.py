@@ -257,6 +257,7 @@ def _plan(args: argparse.Namespace) -> int:
             dropout=args.dropout,
             r2_other=args.r2_other,
             incidence=args.incidence,
+            method=args.method,
         )
     except ValueError as exc:  # EvidenceError is a ValueError too
         raise _UsageError(f"pfps-stats plan: {' '.join(str(exc).split())}") from None
@@ -277,8 +278,15 @@ def _plan(args: argparse.Namespace) -> int:
         ),
         ("incidence", f"{plan['incidence']:.0%}, {plan['incidence_source']}"),
         ("adjustment R²", f"{plan['r2_other']:g}"),
-        ("method", plan["method"]),
+        ("method", plan["method_description"]),
     ]
+    if plan["method"] != "hsieh":
+        rows.append(
+            (
+                "Hsieh et al. 1998",
+                f"{plan['n_hsieh']} runners (as R's powerMediation; optimistic for large effects)",
+            )
+        )
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
@@ -384,9 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "plan",
         help="runners and cases a prospective cohort needs, from the published evidence",
-        description="Sample size of a prospective cohort for a logistic model (Hsieh et al. "
-        "1998), from the evidence registry's estimate for a factor in a subgroup and the "
-        "subgroup's PFP incidence; prints the numbers and a sentence a protocol can quote.",
+        description="Sample size of a prospective cohort for a logistic model (the "
+        "likelihood-ratio test's power, Self et al. 1992; or Hsieh et al. 1998), from the "
+        "evidence registry's estimate for a factor in a subgroup and the subgroup's PFP "
+        "incidence; prints the numbers and a sentence a protocol can quote.",
     )
     p.add_argument("--factor", required=True, help="e.g. knee_ext_strength_nmkg")
     p.add_argument("--subgroup", required=True, choices=REGISTRY_SUBGROUPS)
@@ -409,6 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["estimate", "conservative"],
         default="estimate",
         help="plan for the estimate, or for its 95%% CI end nearest no effect",
+    )
+    p.add_argument(
+        "--method",
+        choices=["lr", "hsieh"],
+        default="lr",
+        help="lr: the likelihood-ratio test's power (default); hsieh: Hsieh et al. 1998, "
+        "as R's powerMediation, optimistic for large effects",
     )
     p.set_defaults(func=_plan)
 

@@ -61,7 +61,7 @@ def test_the_sentence_quotes_the_numbers_and_sources():
         "two-sided alpha 0.05",
         "11%",
         "10% drop-out",
-        "Hsieh et al. 1998",
+        "likelihood-ratio test, Self et al. 1992",
         "Neal et al. 2019",
         "\N{MINUS SIGN}0.69",
     ):
@@ -169,10 +169,24 @@ def test_a_population_without_a_published_incidence_needs_one(registry):
 
 
 def test_the_sentence_says_when_the_formula_is_optimistic():
-    large = ps.plan_study("knee_ext_strength_nmkg", "military")  # SMD -0.69: beyond 0.55
-    assert "lower bound on the cohort needed" in large["sentence"]
-    small = ps.plan_study("knee_ext_strength_nmkg", "military", use="conservative")  # -0.35
+    """With method="hsieh" an SMD of -0.69 lies beyond the formula's region and the sentence
+    says the n is a lower bound; the likelihood-ratio method needs no such warning."""
+    hsieh = ps.plan_study("knee_ext_strength_nmkg", "military", method="hsieh")
+    assert "lower bound on the cohort needed" in hsieh["sentence"]
+    assert "Hsieh et al. 1998" in hsieh["sentence"]
+    small = ps.plan_study(
+        "knee_ext_strength_nmkg", "military", use="conservative", method="hsieh"
+    )  # -0.35
     assert "lower bound" not in small["sentence"]
+    lr = ps.plan_study("knee_ext_strength_nmkg", "military")
+    assert "lower bound" not in lr["sentence"]
+    assert (lr["method"], lr["n"], lr["n_hsieh"]) == ("lr", 173, 161)
+    assert hsieh["n"] == hsieh["n_hsieh"] == 161
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="method='wald' is not one of lr, hsieh"):
+        ps.plan_study("knee_ext_strength_nmkg", "military", method="wald")
 
 
 def test_plan_study_without_a_target_power_says_what_it_needs():

@@ -40,6 +40,21 @@ def test_power_curve_of_a_plan(plan):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(f"required: {plan['n']} runners" in t for t in legend)
     assert any("target power 80%" in t for t in legend)
+    assert any(t.startswith("likelihood-ratio test (SMD") for t in legend)
+
+
+def test_power_curve_follows_the_plans_method():
+    hsieh = ps.plan_study("knee_ext_strength_nmkg", "military", method="hsieh")
+    ax = ps.plot_power_curve(hsieh, ax=plt.figure().gca())
+    curve, _, required = _lines(ax)
+    assert set(required.get_xdata()) == {hsieh["n"]} == {161}
+    n, power = curve.get_data()
+    expected = ps.power_logistic(-0.69, incidence=0.11, n=int(n[0]), method="hsieh")["power"]
+    assert power[0] == pytest.approx(expected)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("Hsieh et al. 1998 (SMD") for t in legend)
+    with pytest.raises(ValueError, match="method must be one of"):
+        ps.plot_power_curve(-0.69, incidence=0.11, method="exact", ax=plt.figure().gca())
 
 
 def test_power_curve_from_an_effect_and_given_n():

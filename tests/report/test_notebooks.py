@@ -89,7 +89,8 @@ def planning_page(tmp_path_factory):
 def test_the_planning_report_states_the_required_cohort(planning_page):
     plan = ps.plan_study("knee_ext_strength_nmkg", "military", dropout=0.1)
     assert f"the cohort needs {plan['n']} military recruits" in planning_page
-    assert "Hsieh et al. 1998" in planning_page
+    assert "Hsieh et al. 1998" in planning_page  # its n, for comparison
+    assert "likelihood-ratio test, Self et al. 1992" in planning_page
     assert "<img" in planning_page
     assert "Not estimated" not in planning_page
     assert str(ROOT) not in re.sub(r"<[^>]+>", " ", planning_page)

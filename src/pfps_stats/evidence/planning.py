@@ -3,9 +3,10 @@
 :func:`plan_study` reads the registry's pooled estimate for a risk factor in a subgroup (an
 SMD between runners who developed PFP and those who did not, or an odds ratio of a two-level
 factor) and the subgroup's PFP incidence, and turns them into the runners to recruit and the
-cases to expect with :func:`~pfps_stats.power_logistic` (Hsieh, Bloch & Larsen 1998). For a
-factor that is normal with equal variances in both outcome groups, the log odds ratio per
-within-group SD equals the SMD, which links the registry to the logistic model.
+cases to expect with :func:`~pfps_stats.power_logistic` (the likelihood-ratio test's power,
+Self, Mauritsen & Ohara 1992; or Hsieh, Bloch & Larsen 1998). For a factor that is normal with
+equal variances in both outcome groups, the log odds ratio per within-group SD equals the SMD,
+which links the registry to the logistic model.
 
 The assumptions (incidence over the follow-up, a normal factor, drop-out at random) are
 written out in ``docs/study-planning.md``.
@@ -20,7 +21,7 @@ import pandas as pd
 from .._exceptions import EvidenceError
 from ..cohort.synthetic import INCIDENCE, PROFILES
 from ..cohort.variables import VARIABLES
-from ..models.power import power_logistic
+from ..models.power import METHODS, power_logistic
 from .registry import SUBGROUPS, load_evidence
 
 #: Where :data:`pfps_stats.cohort.synthetic.INCIDENCE` (PFP incidence by subgroup, over each
@@ -176,7 +177,10 @@ def _sentence(plan: dict, row: pd.Series, factor: str, subgroup: str) -> str:
     if plan["dropout"] > 0:
         whom = f"of whom {plan['n_analysed']} are analysed and about {plan['events']:.0f} are "
         whom += "expected to develop PFP"
-    sources = f"Hsieh et al. 1998; effect from {cite}"
+    method = (
+        "likelihood-ratio test, Self et al. 1992" if plan["method"] == "lr" else "Hsieh et al. 1998"
+    )
+    sources = f"{method}; effect from {cite}"
     if plan["incidence_source"] == INCIDENCE_SOURCE:
         sources += "; incidence from Neal et al. 2019's conference abstract"
     return (
@@ -196,6 +200,7 @@ def plan_study(
     dropout: float = 0.0,
     r2_other: float = 0.0,
     incidence: float | None = None,
+    method: str = "lr",
     registry: pd.DataFrame | None = None,
 ) -> pd.Series:
     """Runners and cases a prospective cohort needs to detect a published effect.
@@ -232,6 +237,9 @@ def plan_study(
         PFP incidence over the planned follow-up, in (0, 1); default the subgroup's
         published incidence (:data:`pfps_stats.cohort.synthetic.INCIDENCE`, Neal et al.
         2019: military 11%, adolescent 11%, recreational 6%).
+    method : {"lr", "hsieh"}
+        As :func:`~pfps_stats.power_logistic`: the likelihood-ratio test's power (default),
+        or Hsieh et al.'s (1998) formulas, which give too few runners for large effects.
     registry : DataFrame, optional
         The registry as :func:`~pfps_stats.load_evidence` returns it (default: the shipped
         registry).
@@ -247,10 +255,11 @@ def plan_study(
         ``ci_low``, ``ci_high`` (the registry row); ``study``, ``citation``, ``doi``,
         ``source_url``, ``evidence_level``, ``design``, ``registry_note`` (the row's source and
         note); ``incidence``,
-        ``incidence_source``; ``method``; ``other_rows`` (the other usable registry rows, ''
-        when none); ``sentence``, a sentence a protocol can quote. ``attrs["notes"]``:
-        power_logistic's caveats (few expected cases, an effect beyond those checked by
-        simulation).
+        ``incidence_source``; ``method`` and ``method_description``; ``n_hsieh`` (the runners
+        Hsieh et al.'s formula, as R's powerMediation, would give, for comparison); ``other_rows`` (the
+        other usable registry rows, '' when none); ``sentence``, a sentence a protocol can
+        quote. ``attrs["notes"]``: power_logistic's caveats (few expected cases, the Wald
+        test's lower power, an effect beyond those checked by simulation).
 
     Raises
     ------
@@ -266,10 +275,10 @@ def plan_study(
     The numbers are those of :func:`~pfps_stats.power_logistic` on the registry's values
     (checked in ``tests/evidence/test_planning.py``), whose agreement with simulation is
     checked in ``tests/models``. An SMD is planned as :func:`~pfps_stats.power_logistic`
-    plans it (the log odds ratio per SD of the factor in the whole cohort,
-    ``smd sqrt(1 + P (1 - P) smd^2)``; see docs/study-planning.md for why, and for how
-    optimistic that is for large SMDs); its sign does not change the sample size. An odds ratio of sex uses the subgroup's share of women
-    in :data:`pfps_stats.cohort.synthetic.PROFILES` as ``exposed``.
+    plans it (a normal factor with the same SD in both outcome groups, whose log odds ratio
+    per within-group SD is the SMD; docs/study-planning.md); its sign does not change the
+    sample size. An odds ratio of sex uses the subgroup's share of women in
+    :data:`pfps_stats.cohort.synthetic.PROFILES` as ``exposed``.
 
     Examples
     --------
@@ -278,6 +287,7 @@ def plan_study(
     """
     registry = load_evidence() if registry is None else registry
     _check_choice("use", use, USES)
+    _check_choice("method", method, METHODS)
     known = {*VARIABLES, *registry["factor"]}
     if not isinstance(factor, str) or factor not in known:
         raise ValueError(
@@ -329,16 +339,17 @@ def plan_study(
             "returns the runners needed for it (for the power of a given n, use "
             "ps.power_logistic(effect, ..., n=...))"
         )
-    result = power_logistic(
-        effect,
-        scale=scale,
-        incidence=incidence_used,
-        power=power,
-        alpha=alpha,
-        exposed=exposed,
-        r2_other=r2_other,
-        dropout=dropout,
-    )
+    design = {
+        "scale": scale,
+        "incidence": incidence_used,
+        "power": power,
+        "alpha": alpha,
+        "exposed": exposed,
+        "r2_other": r2_other,
+        "dropout": dropout,
+    }
+    result = power_logistic(effect, **design, method=method)
+    hsieh = result if method == "hsieh" else power_logistic(effect, **design, method="hsieh")
     plan = {
         "factor": factor,
         "subgroup": subgroup,
@@ -369,6 +380,8 @@ def plan_study(
         "incidence": float(incidence_used),
         "incidence_source": incidence_source,
         "method": result["method"],
+        "method_description": result["method_description"],
+        "n_hsieh": int(hsieh["n"]),
         "other_rows": other_rows,
     }
     plan["sentence"] = _sentence(plan, row, factor, subgroup)

@@ -18,8 +18,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 #: Scenario keywords a plan (a Series of ps.plan_study or ps.power_logistic) already holds.
-_SCENARIO = ("scale", "incidence", "alpha", "r2_other", "dropout", "exposed")
-_DEFAULTS = {"scale": "smd", "alpha": 0.05, "r2_other": 0.0, "dropout": 0.0, "exposed": None}
+_SCENARIO = ("scale", "incidence", "alpha", "r2_other", "dropout", "exposed", "method")
+_DEFAULTS = {
+    "scale": "smd",
+    "alpha": 0.05,
+    "r2_other": 0.0,
+    "dropout": 0.0,
+    "exposed": None,
+    "method": "lr",
+}
+#: The curve's legend, by method.
+_METHOD_LABELS = {"lr": "likelihood-ratio test", "hsieh": "Hsieh et al. 1998"}
 _EFFECT_NAMES = {"smd": "SMD", "or_per_sd": "OR per SD", "or_binary": "OR"}
 #: Simulated points carry ± this many Monte Carlo standard errors (a 95% interval).
 _Z95 = 1.959964
@@ -82,11 +91,12 @@ def plot_power_curve(
     r2_other: float | None = None,
     dropout: float | None = None,
     exposed: float | None = None,
+    method: str | None = None,
     target: float | None = None,
     ax: Axes | None = None,
     simulated: pd.DataFrame | None = None,
 ) -> Axes:
-    """Power against the number of runners recruited, by Hsieh et al.'s (1998) formula.
+    """Power against the number of runners recruited, from :func:`~pfps_stats.power_logistic`.
 
     Draws the analytic power curve of :func:`~pfps_stats.power_logistic`, a horizontal line
     at the target power, a vertical line at the smallest cohort that reaches it (with the
@@ -102,9 +112,10 @@ def plot_power_curve(
     effect : float or Series
         The effect on ``scale``; or a Series from :func:`~pfps_stats.plan_study` or
         :func:`~pfps_stats.power_logistic`, whose effect, scale, incidence, alpha,
-        r2_other, dropout, exposed and target power are used (then give none of those).
-    scale, incidence, alpha, r2_other, dropout, exposed
-        As :func:`~pfps_stats.power_logistic` (defaults "smd", 0.05, 0, 0, None);
+        r2_other, dropout, exposed, method and target power are used (then give none of
+        those).
+    scale, incidence, alpha, r2_other, dropout, exposed, method
+        As :func:`~pfps_stats.power_logistic` (defaults "smd", 0.05, 0, 0, None, "lr");
         ``incidence`` is required with a numeric ``effect``.
     n : sequence of int, optional
         Runners recruited at which to draw the curve (default 80 values from a quarter to
@@ -136,6 +147,7 @@ def plot_power_curve(
         "r2_other": r2_other,
         "dropout": dropout,
         "exposed": exposed,
+        "method": method,
     }
     kwargs, target = _scenario(effect, given, target)
     required = power_logistic(**kwargs, power=target)
@@ -154,7 +166,8 @@ def plot_power_curve(
     ax = get_axes(ax)
     effect_name = _EFFECT_NAMES.get(kwargs["scale"], kwargs["scale"])
     scenario = f"{effect_name} {kwargs['effect']:.2f}, incidence {kwargs['incidence']:.0%}"
-    ax.plot(n, power, color=PALETTE[0], lw=2, label=f"Hsieh et al. 1998 ({scenario})")
+    curve = _METHOD_LABELS.get(kwargs["method"], kwargs["method"])
+    ax.plot(n, power, color=PALETTE[0], lw=2, label=f"{curve} ({scenario})")
     ax.axhline(target, ls="--", color="0.4", lw=1, label=f"target power {target:.0%}")
     ax.axvline(
         n_required,
