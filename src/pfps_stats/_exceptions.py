@@ -51,6 +51,11 @@ class DataValidationError(PfpsError, ValueError):
         self.source = source
         super().__init__(self._message())
 
+    def __reduce__(self):
+        # rebuilt from its problems, so that it can be pickled (a Dask worker or a process
+        # pool sends it back to the caller)
+        return (type(self), (self._all, self.source))
+
     def _message(self) -> str:
         where = f"{self.source}: " if self.source else ""
         p = self._all

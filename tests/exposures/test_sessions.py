@@ -201,3 +201,28 @@ def test_missing_values_are_refused_with_their_rows(make_log):
         (2, "distance_km"),
         (3, "distance_km"),
     ]
+
+
+def test_runner_ids_in_a_nullable_string_dtype(make_log):
+    """string[pyarrow] ids (Dask's and Parquet's default text type) give the same exposures;
+    the first run's comparison with the row before it is NA, not an error."""
+    log = make_log([("a", "2025-03-01", 30.0), ("b", "2025-03-02", 10.0), ("b", "2025-03-03", 9)])
+    arrow = log.assign(runner_id=log["runner_id"].astype("string[pyarrow]"))
+    out = session_exposures(arrow)
+    np.testing.assert_array_equal(out["longest_30d_km"], [np.nan, np.nan, 10.0])
+
+
+def test_a_validation_error_survives_pickling():
+    """Dask workers and process pools send errors back pickled: the problems and the message
+    must come through."""
+    import pickle
+
+    from pfps_stats.cohort.validation import problem_frame
+
+    problems = problem_frame([{"row": 3, "column": "distance_km", "value": "-1", "problem": "x"}])
+    err = DataValidationError(problems, source="log.csv")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is DataValidationError
+    assert str(back) == str(err)
+    assert back.source == "log.csv"
+    pd.testing.assert_frame_equal(back.problems, err.problems)

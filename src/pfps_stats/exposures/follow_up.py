@@ -231,7 +231,9 @@ def _check_log(log: pd.DataFrame, caller: str) -> _Log:
     t = _as_ns(start, "start", source)
     # Blocks of equal adjacent runner ids (cheaper than hashing every id); a runner whose id
     # starts a second block has runs that are not together.
-    new_block = runner.ne(runner.shift()).to_numpy(dtype=bool, copy=True)
+    # (na_value: with a nullable string dtype, e.g. string[pyarrow] from Dask or Parquet, the
+    # first row compares with NA)
+    new_block = runner.ne(runner.shift()).to_numpy(dtype=bool, na_value=True, copy=True)
     new_block[0] = True
     starts = np.flatnonzero(new_block)
     runners = pd.Index(runner.iloc[starts].to_numpy(), dtype=runner.dtype)
