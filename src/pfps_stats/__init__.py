@@ -63,6 +63,7 @@ _API: dict[str, str] = {
     "InjuriesCheck": "cohort.injuries",
     # exposures
     "session_exposures": "exposures.sessions",
+    "DaskExposures": "exposures.dask_exposures",
     "weekly_exposures": "exposures.weeks",
     "spike_state": "exposures.states",
     "SPIKE_STATES": "exposures.states",
@@ -88,6 +89,7 @@ _API: dict[str, str] = {
     "pool": "models.pooling",
     "pool_coefficients": "models.pooling",
     "PooledLogisticFit": "models.pooled",
+    "DaskLogisticFit": "models.dask_logistic",
     "power_logistic": "models.power",
     "power_curve": "models.power",
     "power_scenario": "models.power_simulation",
@@ -174,6 +176,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .evidence.meta import MetaResult, meta_analysis
     from .evidence.planning import plan_study
     from .evidence.registry import load_claims, load_evidence, load_studies
+    from .exposures.dask_exposures import DaskExposures
     from .exposures.sessions import session_exposures
     from .exposures.states import SPIKE_STATES, spike_state
     from .exposures.synthetic import (
@@ -185,6 +188,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .exposures.weeks import weekly_exposures
     from .models.cox import CoxFit, fit_cox
+    from .models.dask_logistic import DaskLogisticFit
     from .models.design import Design
     from .models.logistic import LogisticFit, fit_logistic
     from .models.performance import (

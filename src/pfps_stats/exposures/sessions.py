@@ -117,7 +117,16 @@ def session_exposures(log: pd.DataFrame, injuries: pd.DataFrame | None = None) -
     DataValidationError
         For a log or injuries table that is not in the loaders' form (missing or mistyped
         columns, no runs, runs out of order, duplicate sessions), listing every problem.
+
+    Notes
+    -----
+    A Dask DataFrame ``log`` (partitioned by runner) is computed per partition:
+    :func:`pfps_stats.exposures.dask_exposures.dask_session_exposures`.
     """
+    if type(log).__module__.partition(".")[0] == "dask":  # without importing dask
+        from .dask_exposures import dask_session_exposures
+
+        return dask_session_exposures(log, injuries)
     checked = _check_log(log, "session_exposures")
     frame = checked.frame
     longest = _longest_before(checked, WINDOW_DAYS * DAY_NS)
@@ -128,12 +137,8 @@ def session_exposures(log: pd.DataFrame, injuries: pd.DataFrame | None = None) -
     frame["session_state"] = spike_state(ratio)
     missing = np.isnan(ratio)
     counts = {"runs": len(frame), "runs_missing_session_state": int(missing.sum())}
-    notes = [
-        f"{counts['runs_missing_session_state']:,} of {len(frame):,} runs have no run in the "
-        f"{WINDOW_DAYS} days before them: session_state missing."
-    ]
     if injuries is None:
-        frame.attrs = {**checked.frame.attrs, "notes": notes, "counts": counts}
+        frame.attrs = {**checked.frame.attrs, "notes": _notes(counts), "counts": counts}
         return frame
 
     first = pd.Series(checked.first.view("datetime64[ns]"), index=checked.runners)
@@ -170,16 +175,29 @@ def session_exposures(log: pd.DataFrame, injuries: pd.DataFrame | None = None) -
         "person_days": float(at_risk.sum()),
         "person_days_missing_session_state": float(at_risk[unset].sum()),
     }
+    notes = _notes(counts, risk.attrs["notes"])
+    result.attrs = {**checked.frame.attrs, "notes": notes, "counts": counts}
+    return result
+
+
+def _notes(counts: dict, risk_notes: list[str] | None = None) -> list[str]:
+    """The notes of :func:`session_exposures`, made from its counts (and, with injuries, time
+    at risk's notes): one wording for the in-memory and the Dask versions."""
+    if risk_notes is None:
+        return [
+            f"{counts['runs_missing_session_state']:,} of {counts['runs']:,} runs have no run "
+            f"in the {WINDOW_DAYS} days before them: session_state missing."
+        ]
     notes = [
-        *risk.attrs["notes"],
-        f"{counts['runs_missing_session_state']:,} of {len(result):,} runs at risk have no run "
-        f"in the {WINDOW_DAYS} days before them: session_state missing, "
+        *risk_notes,
+        f"{counts['runs_missing_session_state']:,} of {counts['runs']:,} runs at risk have no "
+        f"run in the {WINDOW_DAYS} days before them: session_state missing, "
         f"{counts['person_days_missing_session_state']:,.1f} of {counts['person_days']:,.1f} "
         "person-days not at risk for this exposure.",
     ]
-    if dropped:
+    if counts["runs_after_end_of_risk"]:
         notes.append(
-            f"{dropped:,} runs at or after the end of their runner's time at risk left out."
+            f"{counts['runs_after_end_of_risk']:,} runs at or after the end of their runner's "
+            "time at risk left out."
         )
-    result.attrs = {**checked.frame.attrs, "notes": notes, "counts": counts}
-    return result
+    return notes

@@ -117,7 +117,16 @@ def weekly_exposures(
         For a ``week_start`` that is not a weekday name.
     DataValidationError
         For a log or injuries table not in the loaders' form, listing every problem.
+
+    Notes
+    -----
+    A Dask DataFrame ``log`` (partitioned by runner) is computed per partition:
+    :func:`pfps_stats.exposures.dask_exposures.dask_weekly_exposures`.
     """
+    if type(log).__module__.partition(".")[0] == "dask":  # without importing dask
+        from .dask_exposures import dask_weekly_exposures
+
+        return dask_weekly_exposures(log, injuries, week_start)
     weekday = _weekday(week_start)
     checked = _check_log(log, "weekly_exposures")
     codes, t, block = checked.codes, checked.t, checked.block
@@ -189,18 +198,9 @@ def weekly_exposures(
         "weeks_missing_week_state": int(result["week_state"].isna().sum()),
         "weeks_missing_acwr_state": int(result["acwr_state"].isna().sum()),
     }
-    notes = [
-        f"{total:,} runner-weeks ({_week_name(weekday)} to {_week_name(weekday - 1)}) of "
-        f"{_plural(int((n_weeks > 0).sum()), 'runner')}; {zero_weeks:,} weeks without running included "
-        "with 0 km."
-    ]
+    with_weeks = int((n_weeks > 0).sum())
     if risk is None:
-        notes.append(
-            f"{counts['weeks_missing_week_state']:,} weeks have no week_state (a runner's "
-            f"first week, or 0 km after a week of 0 km) and "
-            f"{counts['weeks_missing_acwr_state']:,} no acwr_state (a runner's first 3 weeks, "
-            "or 0 km after 3 weeks of 0 km)."
-        )
+        notes = _notes(counts, weekday, with_weeks)
         result.attrs = {**checked.frame.attrs, "notes": notes, "counts": counts}
         return result
 
@@ -237,9 +237,33 @@ def weekly_exposures(
             at_risk[result["prior_acwr_state"].isna().to_numpy()].sum()
         ),
     }
+    notes = _notes(counts, weekday, with_weeks, risk.attrs["notes"])
+    result.attrs = {**checked.frame.attrs, "notes": notes, "counts": counts}
+    return result
+
+
+def _notes(
+    counts: dict, weekday: int, with_weeks: int, risk_notes: list[str] | None = None
+) -> list[str]:
+    """The notes of :func:`weekly_exposures`, made from its counts, the first weekday, the
+    runners with at least one week and (with injuries) time at risk's notes: one wording for
+    the in-memory and the Dask versions."""
+    notes = [
+        f"{counts['weeks']:,} runner-weeks ({_week_name(weekday)} to "
+        f"{_week_name(weekday - 1)}) of {_plural(with_weeks, 'runner')}; "
+        f"{counts['weeks_without_running']:,} weeks without running included with 0 km."
+    ]
+    if risk_notes is None:
+        notes.append(
+            f"{counts['weeks_missing_week_state']:,} weeks have no week_state (a runner's "
+            f"first week, or 0 km after a week of 0 km) and "
+            f"{counts['weeks_missing_acwr_state']:,} no acwr_state (a runner's first 3 weeks, "
+            "or 0 km after 3 weeks of 0 km)."
+        )
+        return notes
     total_days = f"{counts['person_days']:,.1f}"
     notes += [
-        *risk.attrs["notes"],
+        *risk_notes,
         f"{counts['weeks_missing_week_state']:,} weeks have no week_state (a runner's first "
         "week, or 0 km after a week of 0 km): "
         f"{counts['person_days_missing_week_state']:,.1f} of {total_days} person-days not at "
@@ -253,13 +277,13 @@ def weekly_exposures(
         f"{counts['person_days_missing_prior_week_state']:,.1f} and "
         f"{counts['person_days_missing_prior_acwr_state']:,.1f} person-days with no state.",
     ]
-    if dropped_runs:
+    if counts["runs_after_end_of_risk"]:
         notes.append(
-            f"{dropped_runs:,} runs at or after the end of their runner's time at risk not "
-            f"counted; {dropped_weeks:,} weeks after it left out."
+            f"{counts['runs_after_end_of_risk']:,} runs at or after the end of their runner's "
+            f"time at risk not counted; {counts['weeks_after_end_of_risk']:,} weeks after it "
+            "left out."
         )
-    result.attrs = {**checked.frame.attrs, "notes": notes, "counts": counts}
-    return result
+    return notes
 
 
 def _week_name(weekday: int) -> str:

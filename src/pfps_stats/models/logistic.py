@@ -29,6 +29,9 @@ from . import engine, robust
 from .design import Design, build_design, column_label, per_increments
 
 if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+
+    from .dask_logistic import DaskLogisticFit
     from .pooled import PooledLogisticFit
 
 Method = Literal["ml", "firth", "auto"]
@@ -71,13 +74,13 @@ ODDS_RATIO_COLUMNS = [
 
 
 def fit_logistic(
-    data: pd.DataFrame | ImputedCohort,
+    data: pd.DataFrame | ImputedCohort | dd.DataFrame,
     formula: str,
     *,
     method: Method = "ml",
     cluster: str | None = None,
     cluster_method: Literal["robust", "gee"] = "robust",
-) -> LogisticFit | PooledLogisticFit:
+) -> LogisticFit | PooledLogisticFit | DaskLogisticFit:
     """Fit a logistic regression of a 0/1 outcome.
 
     Parameters
@@ -88,6 +91,9 @@ def fit_logistic(
         An :class:`~pfps_stats.ImputedCohort` (from :func:`~pfps_stats.impute`): each
         completed dataset is fitted and the fits are pooled by Rubin's rules into a
         :class:`~pfps_stats.PooledLogisticFit` (:mod:`pfps_stats.models.pooled`).
+        A Dask DataFrame (data larger than memory): distributed Newton-Raphson with Wald
+        intervals, model-based or cluster-robust (CR1, each cluster in one partition); ML
+        only, no splines (:mod:`pfps_stats.models.dask_logistic`).
     formula : str
         A formula (:mod:`pfps_stats.models.design`), e.g. ``"pfp ~ bmi + q_angle_deg + C(sex) + cr(weekly_km, df=4)"``.
     method : {"ml", "firth", "auto"}
@@ -108,7 +114,7 @@ def fit_logistic(
 
     Returns
     -------
-    LogisticFit, or PooledLogisticFit for an ImputedCohort
+    LogisticFit, PooledLogisticFit for an ImputedCohort, DaskLogisticFit for a Dask DataFrame
 
     Notes
     -----
@@ -118,6 +124,12 @@ def fit_logistic(
     """
     if method not in ("ml", "firth", "auto"):
         raise ValueError(f'method must be "ml", "firth" or "auto", not {method!r}')
+    if type(data).__module__.partition(".")[0] == "dask":  # without importing dask
+        from .dask_logistic import fit_dask_logistic
+
+        return fit_dask_logistic(
+            data, formula, method=method, cluster=cluster, cluster_method=cluster_method
+        )
     if isinstance(data, ImputedCohort):
         from .pooled import fit_pooled_logistic
 
