@@ -4,7 +4,8 @@ ps.simulate_power (all studies fitted at once by the batched engine, models/engi
 against a loop of statsmodels fits on the same simulated studies: ``Logit(y, X).fit(disp=0)``
 per study, plus the fit without the factor for the likelihood-ratio test. The loop is timed
 on studies already drawn (simulate_power's time includes drawing them), and both count the
-same rejections.
+same rejections. Target (issue 13): simulate_power at least 10x faster in every row; each row
+says PASS or FAIL, and the last line sums up.
 
     make bench     # or: .venv/bin/python benchmarks/bench_power.py [--quick]
 """
@@ -60,7 +61,11 @@ def _statsmodels_loop(studies, test: str, alpha: float) -> float:
     return rejected / len(studies)
 
 
-def bench(label: str, scenario: ps.PowerScenario, n: int, n_sim: int, test: str) -> None:
+TARGET = 10.0
+
+
+def bench(label: str, scenario: ps.PowerScenario, n: int, n_sim: int, test: str) -> float:
+    """Time one row, print it and return the ratio (loop time / simulate_power's time)."""
     seed = 1
     ours, table = _best_of(
         lambda: ps.simulate_power(scenario, n, n_sim=n_sim, test=test, seed=seed), 3
@@ -68,10 +73,12 @@ def bench(label: str, scenario: ps.PowerScenario, n: int, n_sim: int, test: str)
     studies = _studies(scenario, n, n_sim, seed)
     loop, power = _best_of(lambda: _statsmodels_loop(studies, test, 0.05), 1)
     row = table.iloc[0]
+    ratio = loop / ours
     print(
-        f"{label:<34} {n:>5} {test:>4} {ours:8.2f} {loop:9.2f} {loop / ours:6.1f}x "
-        f"{row['power']:7.3f} {power:7.3f}"
+        f"{label:<34} {n:>5} {test:>4} {ours:8.3f} {loop:9.2f} {ratio:6.1f}x "
+        f"{row['power']:7.3f} {power:7.3f} {'PASS' if ratio >= TARGET else 'FAIL':>6}"
     )
+    return ratio
 
 
 if __name__ == "__main__":
@@ -89,10 +96,18 @@ if __name__ == "__main__":
     print("(seconds, best of 3 for simulate_power, which includes drawing the studies)")
     print(
         f"{'scenario':<34} {'n':>5} {'test':>4} {'ours s':>8} {'loop s':>9} {'ratio':>7} "
-        f"{'power':>7} {'loop':>7}"
+        f"{'power':>7} {'loop':>7} {'>=10x':>6}"
     )
-    for n in [200, 500] if quick else [200, 500, 1000]:
+    ratios = [
         bench("SMD -0.69, incidence 0.11", smd, n, n_sim, "lr")
-    bench("SMD -0.69, incidence 0.11", smd, 500, n_sim, "wald")
-    bench("OR 1.5/SD, incidence 0.1, R² 0.3", adjusted, 500, n_sim, "lr")
-    bench("cohort: military, 10% missing", cohort, 500, n_sim, "lr")
+        for n in ([200, 500] if quick else [200, 500, 1000])
+    ]
+    ratios.append(bench("SMD -0.69, incidence 0.11", smd, 500, n_sim, "wald"))
+    ratios.append(bench("OR 1.5/SD, incidence 0.1, R² 0.3", adjusted, 500, n_sim, "lr"))
+    ratios.append(bench("cohort: military, 10% missing", cohort, 500, n_sim, "lr"))
+    passed = sum(r >= TARGET for r in ratios)
+    verdict = "PASS" if passed == len(ratios) else "FAIL"
+    print(
+        f"target >= {TARGET:g}x: {verdict} ({passed} of {len(ratios)} rows; "
+        f"smallest ratio {min(ratios):.1f}x)"
+    )

@@ -118,7 +118,8 @@ EFFECT_FACTORS = (
     "knee_ext_strength_nmkg",
     "sex",
 )
-_MEASURED = (
+#: The measured columns, in the order simulate_cohort draws their missing values.
+MEASURED = (
     "age_years",
     "height_cm",
     "mass_kg",
@@ -139,17 +140,20 @@ def default_odds_ratios(subgroup: str) -> dict[str, float]:
     return ors
 
 
-def _lognormal(rng: np.random.Generator, d: Normal, n: int) -> np.ndarray:
+def draw_lognormal(rng: np.random.Generator, d: Normal, n: int) -> np.ndarray:
+    """``n`` lognormal draws with the mean and SD of ``d``."""
     sigma2 = math.log(1 + (d.sd / d.mean) ** 2)
     return rng.lognormal(math.log(d.mean) - sigma2 / 2, math.sqrt(sigma2), n)
 
 
-def _gamma(rng: np.random.Generator, d: Normal, n: int) -> np.ndarray:
+def draw_gamma(rng: np.random.Generator, d: Normal, n: int) -> np.ndarray:
+    """``n`` gamma draws with the mean and SD of ``d``."""
     shape = (d.mean / d.sd) ** 2
     return rng.gamma(shape, d.sd**2 / d.mean, n)
 
 
-def _clip(name: str, x: np.ndarray) -> np.ndarray:
+def clip_plausible(name: str, x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to the dictionary's plausible range for ``name``."""
     lo, hi = VARIABLES[name].plausible
     return np.clip(x, lo, hi)
 
@@ -225,9 +229,9 @@ def simulate_cohort(
         rng.normal(p.height_f.mean, p.height_f.sd, n),
         rng.normal(p.height_m.mean, p.height_m.sd, n),
     )
-    height = np.round(_clip("height_cm", height), 1)
-    bmi_draw = _clip("bmi", _lognormal(rng, p.bmi, n))
-    mass = np.round(_clip("mass_kg", bmi_draw * (height / 100) ** 2), 1)
+    height = np.round(clip_plausible("height_cm", height), 1)
+    bmi_draw = clip_plausible("bmi", draw_lognormal(rng, p.bmi, n))
+    mass = np.round(clip_plausible("mass_kg", bmi_draw * (height / 100) ** 2), 1)
     bmi = np.round(mass / (height / 100) ** 2, 1)
     q = np.where(
         female,
@@ -244,20 +248,21 @@ def simulate_cohort(
             "runner_id": [f"SYN-{subgroup[:3].upper()}-{i:04d}" for i in range(1, n + 1)],
             "sex": pd.Categorical(sex, categories=["F", "M"]),
             "age_years": np.round(
-                _clip("age_years", rng.normal(p.age_years.mean, p.age_years.sd, n)), 0
+                clip_plausible("age_years", rng.normal(p.age_years.mean, p.age_years.sd, n)), 0
             ),
             "height_cm": height,
             "mass_kg": mass,
             "bmi": bmi,
-            "q_angle_deg": np.round(_clip("q_angle_deg", q), 1),
-            "weekly_km": np.round(_clip("weekly_km", _gamma(rng, p.weekly_km, n)), 1),
+            "q_angle_deg": np.round(clip_plausible("q_angle_deg", q), 1),
+            "weekly_km": np.round(clip_plausible("weekly_km", draw_gamma(rng, p.weekly_km, n)), 1),
             "weekly_km_change_pct": np.round(
-                _clip("weekly_km_change_pct", rng.normal(KM_CHANGE.mean, KM_CHANGE.sd, n)), 0
+                clip_plausible("weekly_km_change_pct", rng.normal(KM_CHANGE.mean, KM_CHANGE.sd, n)),
+                0,
             ),
             "hip_abd_strength_nkg": np.round(
-                _clip("hip_abd_strength_nkg", rng.normal(HIP_ABD.mean, HIP_ABD.sd, n)), 2
+                clip_plausible("hip_abd_strength_nkg", rng.normal(HIP_ABD.mean, HIP_ABD.sd, n)), 2
             ),
-            "knee_ext_strength_nmkg": np.round(_clip("knee_ext_strength_nmkg", knee), 2),
+            "knee_ext_strength_nmkg": np.round(clip_plausible("knee_ext_strength_nmkg", knee), 2),
             "subgroup": pd.Categorical([subgroup] * n, categories=list(SUBGROUPS)),
         }
     )
@@ -274,7 +279,7 @@ def simulate_cohort(
     frame["followup_weeks"] = p.followup_weeks[0]
     frame["data_source"] = SYNTHETIC_LABEL
     if missing:
-        for column in _MEASURED:
+        for column in MEASURED:
             frame.loc[rng.random(n) < missing, column] = np.nan
         frame.loc[frame["height_cm"].isna() | frame["mass_kg"].isna(), "bmi"] = np.nan
     frame.attrs["truth"] = {
