@@ -120,6 +120,7 @@ def test_shipped_notebooks_declare_their_parameters():
         "dropout",
         "r2_other",
         "use",
+        "method",
         "n_sim",
         "seed",
     }
