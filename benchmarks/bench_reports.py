@@ -4,6 +4,8 @@
    in-process HTML conversion) against the same jobs one by one with the command-line tools:
    `papermill` then `jupyter nbconvert --to html --no-input`.
 2. An unchanged re-run (every job cached) against the first run.
+3. The same batch as Dask tasks on a LocalCluster of as many single-threaded worker processes
+   as the parallel run uses (`--scheduler local`, cluster start and stop included).
 
     make bench     # or: .venv/bin/python benchmarks/bench_reports.py
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -43,6 +46,12 @@ def main() -> None:
         cached = _timed([cli, "report", "run", "reports.yml"], work)
         manifest = json.loads((work / "reports" / "manifest.json").read_text())
         statuses = {j["status"] for j in manifest["jobs"]}
+        on_dask = _timed(
+            [cli, "report", "run", "reports.yml", "--force", "--scheduler", "local"], work
+        )
+        manifest = json.loads((work / "reports" / "manifest.json").read_text())
+        dask_statuses = {j["status"] for j in manifest["jobs"]}
+        workers = min(os.cpu_count() or 1, len(jobs))
 
         out = work / "sequential"
         out.mkdir()
@@ -82,6 +91,10 @@ def main() -> None:
     print(
         f"  pfps-stats report run, unchanged (cached)   {cached:7.1f} s   "
         f"{batch / cached:4.1f}x faster than the first run (statuses: {sorted(statuses)})"
+    )
+    print(
+        f"  {f'Dask LocalCluster, {workers} workers, --force':<44}{on_dask:7.1f} s   "
+        f"{sequential / on_dask:4.1f}x faster (statuses: {sorted(dask_statuses)})"
     )
 
 

@@ -31,6 +31,7 @@ _API: dict[str, str] = {
     "EvidenceError": "_exceptions",
     "MetaWarning": "_exceptions",
     "ConfigError": "_exceptions",
+    "ClusterError": "_exceptions",
     "LockedError": "_exceptions",
     # cohort
     "load_cohort": "cohort.load",
@@ -135,6 +136,7 @@ __all__ = [*_API, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._exceptions import (
+        ClusterError,
         ConfigError,
         DataQualityWarning,
         DataValidationError,

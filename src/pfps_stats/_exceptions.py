@@ -119,5 +119,10 @@ class ConfigError(PfpsError, ValueError):
     """``reports.yml`` is invalid; nothing was run."""
 
 
+class ClusterError(ConfigError):
+    """The Dask cluster given for a batch cannot run it (unreachable scheduler, no workers,
+    workers that see other files or packages); nothing was run."""
+
+
 class LockedError(PfpsError, RuntimeError):
     """Another run is writing to the same output folder."""

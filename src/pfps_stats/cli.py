@@ -1,8 +1,9 @@
 """Command line: ``pfps-stats validate | variables | simulate | plan | report run``.
 
 Exit codes: 0 success; 1 data problems found or report jobs failed; 2 bad arguments or an
-invalid report configuration or an output folder that cannot be written; 3 another report
-run holds the lock; 143 the report run was stopped by SIGTERM.
+invalid report configuration or an output folder that cannot be written or a Dask cluster
+that cannot run the jobs (unreachable, no workers, inputs the workers cannot see); 3 another
+report run holds the lock; 143 the report run was stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -301,20 +302,48 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduler(text: str) -> str:
+    from .batch.config import scheduler_problem
+
+    if problem := scheduler_problem(text):
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
+    return value
+
+
 def _report_run(args: argparse.Namespace) -> int:
-    from ._exceptions import ConfigError, LockedError
+    from ._exceptions import ClusterError, ConfigError, LockedError
     from .batch.config import load_config
     from .batch.runner import EXIT_CONFIG, EXIT_LOCKED, run_batch
 
     try:
         config = load_config(args.config)
+        if args.retries is not None and args.scheduler is None and config.scheduler is None:
+            raise _UsageError(
+                "pfps-stats report run: --retries applies to jobs run on Dask: give "
+                "--scheduler (or 'scheduler' in reports.yml), or leave --retries out"
+            )
         code, records = run_batch(
             config,
             only=args.only,
             workers=args.jobs,
             force=args.force,
             progress=sys.stderr.isatty(),
+            scheduler=args.scheduler,
+            retries=args.retries,
         )
+    except ClusterError as exc:
+        print(f"pfps-stats: Dask cluster: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except ConfigError as exc:
         print(f"pfps-stats: invalid report configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -433,8 +462,28 @@ def build_parser() -> argparse.ArgumentParser:
     r = report.add_parser("run", help="run the jobs of a reports.yml into an HTML site")
     r.add_argument("config", nargs="?", default="reports.yml")
     r.add_argument("--only", metavar="NAME", help="run just this job")
-    r.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: cores)")
+    r.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes, here or in --scheduler local's cluster (default: cores)",
+    )
     r.add_argument("--force", action="store_true", help="re-run jobs whose inputs are unchanged")
+    r.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        metavar="ADDRESS",
+        help="run each job as a task on a Dask cluster: a scheduler's address "
+        "(tcp://host:8786) or 'local' (a LocalCluster on this machine); default: 'scheduler' "
+        "in reports.yml, else worker processes here (docs/scaling-out.md)",
+    )
+    r.add_argument(
+        "--retries",
+        type=_count,
+        metavar="N",
+        help="on Dask, times a job runs again when its worker dies during it (default: "
+        "'retries' in reports.yml, else 1); a job that fails on its own is not run again",
+    )
     r.set_defaults(func=_report_run)
     return parser
 

@@ -9,6 +9,12 @@ notebook's training log and injuries) and the SYNTHETIC demo log and injuries.
 true/false, null, and lists and mappings (with text keys) of these. Anything else a YAML tag or
 an unquoted date can make (bytes, sets, dates, ...) is refused with :class:`ConfigError`:
 papermill would write such a value into the notebook as unescaped text.
+
+``scheduler`` (optional) runs the jobs on a Dask cluster: ``local`` (a ``LocalCluster`` on
+this machine) or a scheduler's address such as ``tcp://10.0.0.5:8786``; ``pfps-stats report
+run --scheduler`` overrides it. ``retries`` (default 1) is how many times a job is run again
+on Dask when its worker dies during it. Path parameters are files: a URL (``s3://...``) is
+refused, as pfps_stats's readers open files (mount the bucket and give its path).
 """
 
 from __future__ import annotations
@@ -37,6 +43,12 @@ _PROVENANCE_KEYS = {
 #: Seconds a job may run before it fails (reports.yml ``timeout``, at the top or per job).
 DEFAULT_TIMEOUT = 1800.0
 
+#: Times a job runs again on Dask when its worker dies during it (reports.yml ``retries``).
+DEFAULT_RETRIES = 1
+
+#: Protocols of a Dask scheduler's address (``tcp://host:port``; ``host:port`` means tcp).
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss")
+
 #: Names the site itself uses in the output folder (index.html, manifest.json, logs/): a job
 #: of one of these names would be overwritten or clash, so they are refused (in any case, for
 #: file systems that ignore it).
@@ -49,7 +61,7 @@ MAX_INT = 2**53
 #: of checking it, whatever YAML aliases make of it.
 MAX_VALUES = 100_000
 
-_TOP_KEYS = ("output_dir", "defaults", "jobs", "timeout")
+_TOP_KEYS = ("output_dir", "defaults", "jobs", "timeout", "scheduler", "retries")
 _DEFAULTS_KEYS = ("parameters",)
 _JOB_KEYS = ("name", "notebook", "parameters", "timeout")
 
@@ -67,9 +79,44 @@ class Job:
 
 @dataclass
 class BatchConfig:
+    """``reports.yml``, checked: its jobs, output folder, and where the jobs run (``scheduler``:
+    None for this machine's process pool, ``"local"`` or a Dask scheduler's address)."""
+
     path: Path
     output_dir: Path
     jobs: list[Job]
+    scheduler: str | None = None
+    retries: int = DEFAULT_RETRIES
+
+
+def scheduler_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as a Dask scheduler (None when nothing is): ``"local"``,
+    or an address ``[protocol://]host:port`` with a protocol of :data:`SCHEDULER_PROTOCOLS`
+    (the address is not contacted here)."""
+    example = "'local' or a Dask scheduler's address such as tcp://10.0.0.5:8786"
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        return f"must be {example}, not {value!r}"
+    if value == "local":
+        return None
+    protocol, sep, rest = value.partition("://")
+    if not sep:
+        protocol, rest = "tcp", value
+    if protocol not in SCHEDULER_PROTOCOLS:
+        return (
+            f"{value!r}: protocol {protocol!r} is not one of {', '.join(SCHEDULER_PROTOCOLS)} "
+            f"(e.g. tcp://10.0.0.5:8786)"
+        )
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{value!r} needs a host and a port, e.g. tcp://10.0.0.5:8786; or 'local'"
+    return None
+
+
+def retries_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as a number of retries (None: a whole number >= 0)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        return f"must be a whole number of times, 0 or more, not {value!r}"
+    return None
 
 
 def declared_parameters(notebook: Path) -> set[str]:
@@ -230,7 +277,9 @@ def load_config(path: str | Path) -> BatchConfig:
         Bad YAML, an unknown key, a value of the wrong type (a parameter that is not plain
         data, see the module's docstring), no jobs, a job without name or notebook, a
         duplicate or reserved name, a missing notebook, a parameter the notebook does not
-        declare, or a timeout that is not a positive number.
+        declare, a path parameter that is a URL, a timeout that is not a positive number,
+        a ``scheduler`` that is not ``local`` or an address, or ``retries`` that is not a
+        whole number >= 0.
     """
     path = Path(path)
     raw = _read(path)
@@ -246,6 +295,16 @@ def load_config(path: str | Path) -> BatchConfig:
         output_dir = "reports"
     timeout, problems = _timeout(raw.get("timeout"), "top level", DEFAULT_TIMEOUT)
     errors += problems
+    scheduler = raw.get("scheduler")
+    if scheduler is not None and (problem := scheduler_problem(scheduler)):
+        errors.append(f"scheduler {problem}")
+        scheduler = None
+    retries = raw.get("retries")
+    if retries is None:
+        retries = DEFAULT_RETRIES
+    if problem := retries_problem(retries):
+        errors.append(f"retries {problem}")
+        retries = DEFAULT_RETRIES
 
     jobs: list[Job] = []
     try:
@@ -259,7 +318,7 @@ def load_config(path: str | Path) -> BatchConfig:
         errors.append(str(exc))
     if errors:
         raise ConfigError(f"{path}: " + "; ".join(errors))
-    return BatchConfig(path, base / output_dir, jobs)
+    return BatchConfig(path, base / output_dir, jobs, scheduler, retries)
 
 
 def _defaults(raw: Any, budget: _Budget, errors: list[str]) -> dict[str, Any]:
@@ -352,6 +411,13 @@ def _job(
             continue
         if not _is_path_text(value):
             errors.append(f"job {name}: parameter {key!r} must be a file path (text) or null")
+            return None
+        if "://" in value:
+            errors.append(
+                f"job {name}: parameter {key!r} is a URL ({value}); pfps_stats reads files: "
+                "copy the data to a folder, or mount the bucket (s3fs, gcsfuse) on every "
+                "machine that runs jobs, and give its path"
+            )
             return None
         try:
             parameters[key] = str((base / value).resolve())

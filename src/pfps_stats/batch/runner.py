@@ -2,7 +2,9 @@
 to HTML with nbconvert (code hidden), and write the site index and a manifest.
 
 Jobs run in parallel worker processes, each kernel over IPC sockets (its one TCP socket is
-ipykernel's pipe for output of subprocesses, on 127.0.0.1). A job whose inputs (data hash,
+ipykernel's pipe for output of subprocesses, on 127.0.0.1); or, with a scheduler, as tasks
+on a Dask cluster (:mod:`pfps_stats.batch.dask_executor`), whose workers run the same code
+(:func:`render_job`) and return what they rendered for this process to write. A job whose inputs (data hash,
 notebook hash, parameters, package versions and files) are unchanged since its last success is
 not re-run (status "cached"). Each job writes to a temporary file that replaces its previous
 output only on success, so a failed or killed run never destroys the last good report.
@@ -47,7 +49,7 @@ from typing import Any
 
 from .._exceptions import ConfigError, LockedError
 from . import provenance
-from .config import BatchConfig, Job, data_files
+from .config import BatchConfig, Job, data_files, retries_problem, scheduler_problem
 from .site import render_index
 
 EXIT_OK, EXIT_JOBS_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
@@ -166,11 +168,25 @@ def _stop_kernel(km: Any) -> None:
             km.context.destroy(linger=0)
 
 
-def run_job(job: Job, output_dir: Path, common: dict) -> dict:
-    """Execute one job; return its manifest record (status "success" or "failed").
+#: Longest folder path that kernel sockets may go under: a Unix socket's path has at most
+#: 107 bytes, and the socket folder's name and the kernel's add about 20 to it.
+_MAX_SOCKET_DIR = 70
 
-    The job fails when a cell raises, when it runs longer than ``job.timeout`` seconds, or
-    when its kernel dies.
+
+def _execute(
+    job: Job,
+    common: dict,
+    scratch: Path,
+    deliver: Callable[[Path, Path], None],
+    sockets_in: Path | None = None,
+) -> dict:
+    """Execute one job in a temporary folder under ``scratch``; on success, hand the executed
+    notebook and its HTML (two files in that folder) to ``deliver`` before the folder goes.
+    The kernel's sockets go in a temporary folder under ``sockets_in`` (default: the system's
+    temporary folder).
+
+    Returns the job's manifest record: status "success", or "failed" with the error (a cell
+    that raised, the job's timeout, a dead kernel, or ``deliver`` failing), and the time taken.
     """
     import nbformat
     import papermill
@@ -198,10 +214,10 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
         **common,
     }
     record["provenance"] = prov
-    sockets = tempfile.mkdtemp(prefix="pfk-")  # short path: socket names are length-limited
+    sockets = tempfile.mkdtemp(prefix="pfk-", dir=sockets_in)  # short: names are length-limited
     km = None
     try:
-        with tempfile.TemporaryDirectory(dir=output_dir, prefix=".run-") as tmp:
+        with tempfile.TemporaryDirectory(dir=scratch, prefix=".run-") as tmp:
             executed = Path(tmp) / f"{job.name}.ipynb"
             try:
                 # IPC sockets in a private folder: the kernel listens on no TCP port but
@@ -234,8 +250,7 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
                 body = _offline(body).replace("</body>", _footer(prov) + "</body>")
                 html_tmp = Path(tmp) / f"{job.name}.html"
                 html_tmp.write_text(body, encoding="utf-8")
-                os.replace(executed, output_dir / f"{job.name}.ipynb")
-                os.replace(html_tmp, output_dir / f"{job.name}.html")
+                deliver(executed, html_tmp)
                 record.update(status="success", output=f"{job.name}.html")
             except papermill.PapermillExecutionError as exc:
                 record["error"] = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -255,11 +270,88 @@ def run_job(job: Job, output_dir: Path, common: dict) -> dict:
         if km is not None:  # we own the kernel manager: stop its kernel and close its sockets
             _stop_kernel(km)
         shutil.rmtree(sockets, ignore_errors=True)
-    if record["status"] != "success" and (output_dir / f"{job.name}.html").exists():
-        record["output"] = f"{job.name}.html"  # the last good report, kept in place
-        record["error"] += " (the report linked is the last successful one)"
     record["duration_s"] = round(time.perf_counter() - t0, 2)
     return record
+
+
+def _keep_last_good(record: dict, output_dir: Path) -> dict:
+    """A failed job's record links the job's last good report when there is one; returns
+    ``record``."""
+    if record["status"] != "success" and (output_dir / f"{record['name']}.html").exists():
+        record["output"] = f"{record['name']}.html"  # the last good report, kept in place
+        record["error"] += " (the report linked is the last successful one)"
+    return record
+
+
+def run_job(job: Job, output_dir: Path, common: dict) -> dict:
+    """Execute one job into ``output_dir``; return its manifest record (status "success" or
+    "failed").
+
+    The job fails when a cell raises, when it runs longer than ``job.timeout`` seconds, or
+    when its kernel dies. Its executed notebook and HTML are written in a temporary folder in
+    ``output_dir``, then renamed over the previous ones: a failed job leaves them in place.
+    """
+
+    def deliver(executed: Path, html: Path) -> None:
+        os.replace(executed, output_dir / f"{job.name}.ipynb")
+        os.replace(html, output_dir / f"{job.name}.html")
+
+    return _keep_last_good(_execute(job, common, output_dir, deliver), output_dir)
+
+
+def render_job(job: Job, common: dict, scratch: Path) -> tuple[dict, dict[str, str] | None]:
+    """Execute one job in a temporary folder under ``scratch`` and return what it rendered,
+    for another process to write (:func:`write_rendered`): a Dask worker runs this.
+
+    Returns
+    -------
+    record : dict
+        The manifest record, as :func:`run_job` returns it (the last good report is not
+        looked for: the output folder may be on another machine).
+    rendered : dict or None
+        The executed notebook and the HTML report as text (keys ``"ipynb"``, ``"html"``);
+        None when the job failed.
+    """
+    rendered: dict[str, str] = {}
+    # the kernel's sockets beside the run's folder when the path is short enough, so that
+    # whoever removes ``scratch`` after a killed worker (Dask does) removes them too
+    sockets_in = scratch if len(str(scratch)) <= _MAX_SOCKET_DIR else None
+
+    def deliver(executed: Path, html: Path) -> None:
+        # bytes decoded as they are: no newline translation, so what is written is what
+        # papermill and nbconvert wrote
+        rendered["ipynb"] = executed.read_bytes().decode("utf-8")
+        rendered["html"] = html.read_bytes().decode("utf-8")
+
+    record = _execute(job, common, scratch, deliver, sockets_in)
+    return record, (rendered if record["status"] == "success" else None)
+
+
+def write_rendered(record: dict, rendered: dict[str, str] | None, output_dir: Path) -> dict:
+    """Write what :func:`render_job` rendered into ``output_dir``, each file to a temporary
+    file renamed over the previous one (as :func:`run_job` does); return the record, failed
+    when a file could not be written, and linking the last good report of a failed job."""
+    if rendered is not None:
+        try:
+            _write_atomic(rendered["ipynb"], output_dir / f"{record['name']}.ipynb")
+            _write_atomic(rendered["html"], output_dir / f"{record['name']}.html")
+        except OSError as exc:
+            record.update(status="failed", output=None, error=f"{type(exc).__name__}: {exc}")
+    return _keep_last_good(record, output_dir)
+
+
+def failed_record(job: Job, error: str, output_dir: Path) -> dict:
+    """The record of a job that ended without a record of its own (its worker died)."""
+    record = {
+        "name": job.name,
+        "notebook": job.notebook.name,
+        "parameters": job.parameters,
+        "status": "failed",
+        "output": None,
+        "duration_s": None,
+        "error": error,
+    }
+    return _keep_last_good(record, output_dir)
 
 
 # -- worker processes --------------------------------------------------------------------------
@@ -532,16 +624,26 @@ def run_batch(
     workers: int | None = None,
     force: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
+    retries: int | None = None,
 ) -> tuple[int, list[dict]]:
     """Run the jobs of ``config`` (or just ``only``) and write index.html and manifest.json.
 
     Jobs whose inputs are unchanged since their last success are not re-run (status
-    "cached") unless ``force``. Jobs run in ``workers`` processes (default: the cores).
+    "cached") unless ``force``. Jobs run in ``workers`` processes (default: the cores), or,
+    with a ``scheduler`` (default: ``config.scheduler``), as tasks on a Dask cluster: "local"
+    starts a ``LocalCluster`` of ``workers`` processes when a job needs it; an address
+    (``tcp://host:8786``) connects to a running scheduler before the output folder is
+    touched. On Dask, a job whose worker dies during it is run again up to ``retries`` times
+    (default: ``config.retries``, 1); see :mod:`pfps_stats.batch.dask_executor`. Either way
+    the reports, the manifest and the index are written here, by this process.
+
     Every line of progress also goes to ``reports/logs/run-<time>.log``. SIGTERM or SIGHUP
-    stop the run (SystemExit, code 128 + the signal): workers and kernels are stopped and
-    temporary files removed; reports already replaced stay, the manifest is not rewritten.
-    Workers, started by multiprocessing's fork server, import the main module: a script
-    that calls ``run_batch`` does so under ``if __name__ == "__main__":``.
+    stop the run (SystemExit, code 128 + the signal): workers and kernels are stopped (on a
+    scheduler's cluster, queued jobs are cancelled) and temporary files removed; reports
+    already replaced stay, the manifest is not rewritten. Workers, started by
+    multiprocessing's fork server (or a LocalCluster's spawned processes), import the main
+    module: a script that calls ``run_batch`` does so under ``if __name__ == "__main__":``.
 
     Returns
     -------
@@ -553,21 +655,41 @@ def run_batch(
     Raises
     ------
     ConfigError
-        When ``only`` names no job, or the output folder cannot be created or written
-        (read-only, full disk); the message names the folder.
+        When ``only`` names no job, the output folder cannot be created or written
+        (read-only, full disk; the message names the folder), ``scheduler`` is not an
+        address, or ``retries`` is given without a scheduler; and when the scheduler cannot
+        be reached or has no workers, or its workers cannot see a job's files or run other
+        package versions (nothing was run; see
+        :class:`~pfps_stats.batch.dask_executor.DaskCluster`).
     LockedError
         When another run holds the output folder's lock.
     """
     selected = [j for j in config.jobs if only is None or j.name == only]
     if not selected:
         raise ConfigError(f"no job named {only!r}; jobs: {', '.join(j.name for j in config.jobs)}")
+    scheduler = config.scheduler if scheduler is None else scheduler
+    if scheduler is None and retries is not None:
+        raise ConfigError(
+            "retries apply to jobs run on Dask, whose workers may die: give a scheduler "
+            "(--scheduler, or 'scheduler' in reports.yml), or leave retries out"
+        )
+    if scheduler is not None and (problem := scheduler_problem(scheduler)):
+        raise ConfigError(f"scheduler {problem}")
+    if retries is not None and (problem := retries_problem(retries)):
+        raise ConfigError(f"retries {problem}")
     out = config.output_dir
-    with _writing(out):
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "logs").mkdir(exist_ok=True)
-    common = common_provenance(config)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with ExitStack() as stack:
+        cluster = None
+        if scheduler is not None:
+            from .dask_executor import DaskCluster
+
+            retries = config.retries if retries is None else retries
+            cluster = stack.enter_context(DaskCluster(scheduler, retries=retries))
+        with _writing(out):
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "logs").mkdir(exist_ok=True)
+        common = common_provenance(config)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         with _writing(out):
             note = stack.enter_context(_lock(out))
             log = stack.enter_context(
@@ -590,7 +712,9 @@ def run_batch(
             _probe(out)  # a read-only folder or a full disk stops the run before any job
         previous = _previous(out, say)
         try:
-            records = _run_jobs(config, selected, previous, common, workers, force, progress, say)
+            records = _run_jobs(
+                config, selected, previous, common, workers, force, progress, say, cluster
+            )
         except BaseException as exc:
             say(f"stopped by {_cause(exc)}: workers and kernels stopped, manifest not rewritten")
             raise
@@ -600,6 +724,7 @@ def run_batch(
             "config": str(config.path),
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             **common,
+            "executor": cluster.describe() if cluster is not None else {"kind": "process pool"},
             "jobs": ordered,
         }
         with _writing(out):
@@ -608,6 +733,34 @@ def run_batch(
         failed = [r["name"] for r in records.values() if r["status"] == "failed"]
         say(f"done: {len(records) - len(failed)} ok, {len(failed)} failed")
     return (EXIT_JOBS_FAILED if failed else EXIT_OK), list(records.values())
+
+
+@contextmanager
+def _outcomes(total: int, progress: bool, say: Callable[[str], None]):
+    """Yield ``show(record)``: each finished job's line goes to the log and to the terminal
+    (under a progress bar of ``total`` jobs when ``progress``)."""
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="reports", unit="job")
+
+    def show(record: dict) -> None:
+        line = f"{record['status']:<8} {record['name']} ({record['duration_s'] or 0:.1f} s)" + (
+            f" {record['error']}" if record["error"] else ""
+        )
+        say(line)
+        if bar is not None:
+            bar.update(1)
+            bar.write(line)
+        else:
+            print(line, flush=True)
+
+    try:
+        yield show
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _run_jobs(
@@ -619,8 +772,11 @@ def _run_jobs(
     force: bool,
     progress: bool,
     say: Callable[[str], None],
+    cluster: Any = None,
 ) -> dict[str, dict]:
-    """Run the jobs that are not cached in a pool of workers; their records by name."""
+    """Run the jobs that are not cached, in a pool of workers or on ``cluster`` (a
+    :class:`~pfps_stats.batch.dask_executor.DaskCluster`); their records by name. Cached
+    jobs never reach the workers."""
     out = config.output_dir
     records: dict[str, dict] = {}
     to_run = []
@@ -637,50 +793,44 @@ def _run_jobs(
             say(f"cached   {job.name}")
         else:
             to_run.append(job)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
-    say(
-        f"running {len(to_run)} job(s) in {workers} worker(s); {len(selected) - len(to_run)} cached"
-    )
-    if not to_run:
+    cached = len(selected) - len(to_run)
+    if cluster is not None:
+        # the cluster is started (LocalCluster) and checked only when a job needs it
+        where = cluster.prepare(to_run, common, workers) if to_run else cluster.label
+        say(f"running {len(to_run)} job(s) {where}; {cached} cached")
+        if to_run:
+            with _outcomes(len(to_run), progress, say) as show:
+                records.update(cluster.run(to_run, out, common, show, say))
         return records
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
+    say(f"running {len(to_run)} job(s) in {workers} worker(s); {cached} cached")
+    if to_run:
+        with _outcomes(len(to_run), progress, say) as show:
+            records.update(_run_in_pool(to_run, out, common, workers, show))
+    return records
 
-        bar = tqdm(total=len(to_run), desc="reports", unit="job")
+
+def _run_in_pool(
+    jobs: list[Job], out: Path, common: dict, workers: int, show: Callable[[dict], None]
+) -> dict[str, dict]:
+    """Run ``jobs`` in a pool of ``workers`` processes, each writing its reports into
+    ``out``; their records by name."""
+    records: dict[str, dict] = {}
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_init)
     finished = False
     try:
-        futures = {pool.submit(_run_in_worker, job, out, common): job for job in to_run}
+        futures = {pool.submit(_run_in_worker, job, out, common): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:
                 record = future.result()
             except Exception as exc:  # the worker itself died
-                record = {
-                    "name": job.name,
-                    "notebook": job.notebook.name,
-                    "parameters": job.parameters,
-                    "status": "failed",
-                    "output": None,
-                    "duration_s": None,
-                    "error": f"worker failed: {type(exc).__name__}: {exc}",
-                }
+                record = failed_record(job, f"worker failed: {type(exc).__name__}: {exc}", out)
             records[job.name] = record
-            line = f"{record['status']:<8} {job.name} ({record['duration_s'] or 0:.1f} s)" + (
-                f" {record['error']}" if record["error"] else ""
-            )
-            say(line)
-            if bar is not None:
-                bar.update(1)
-                bar.write(line)
-            else:
-                print(line, flush=True)
+            show(record)
         finished = True
     finally:
-        if bar is not None:
-            bar.close()
         if finished:
             pool.shutdown(wait=True)
         else:  # stopped (a signal, Ctrl-C, an error): stop the workers, remove what they left
