@@ -1,6 +1,7 @@
 """Benchmark of power by simulation, side by side in one run (SYNTHETIC data).
 
-ps.simulate_power (all studies fitted at once by the batched engine, models/engine.py)
+ps.simulate_power (a vectorised Newton for studies whose MLE exists, the batched engine of
+models/engine.py for the rest)
 against a loop of statsmodels fits on the same simulated studies: ``Logit(y, X).fit(disp=0)``
 per study, plus the fit without the factor for the likelihood-ratio test. The loop is timed
 on studies already drawn (simulate_power's time includes drawing them), and both count the

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -162,7 +163,10 @@ def sleepy(project, tmp_path):
         f"jobs:\n  - name: sleepy\n    notebook: notebooks/sleepy.ipynb\n"
         f"    parameters: {{marker: {json.dumps(str(marker))}}}\n",
     )
-    tmp, runtime = tmp_path / "tmp", tmp_path / "runtime"
+    # a short base: multiprocessing's forkserver puts a socket in TMPDIR, and a Unix socket
+    # path must stay under 108 bytes (pytest-xdist's tmp_path is longer)
+    base = Path(tempfile.mkdtemp(prefix="pfps-"))
+    tmp, runtime = base / "tmp", base / "runtime"
     tmp.mkdir()
     runtime.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp), "JUPYTER_RUNTIME_DIR": str(runtime)}
@@ -170,6 +174,7 @@ def sleepy(project, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "pfps_stats.cli", "report", "run", str(config)],
         env=env,
+        stdin=subprocess.DEVNULL,  # not the test runner's (pytest-xdist talks over it)
         stdout=output,
         stderr=subprocess.STDOUT,
     )
@@ -182,6 +187,7 @@ def sleepy(project, tmp_path):
             proc.kill()
             proc.wait()
         output.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _assert_cleaned_up(project, kernel, worker, tmp, runtime):

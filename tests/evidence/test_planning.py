@@ -192,3 +192,23 @@ def test_unknown_method_is_refused():
 def test_plan_study_without_a_target_power_says_what_it_needs():
     with pytest.raises(ValueError, match="power must be the target power"):
         ps.plan_study("knee_ext_strength_nmkg", "military", power=None)
+
+
+def test_the_sentence_names_the_model_and_warns_of_few_cases():
+    plan = ps.plan_study("knee_ext_strength_nmkg", "military")  # about 19 cases
+    assert (
+        "in an unadjusted logistic regression (odds ratio 0.50 per within-group SD"
+        in (plan["sentence"])
+    )
+    assert "pooled over its studies' follow-up" in plan["sentence"]
+    assert "estimated imprecisely whatever the power" in plan["sentence"]
+    adjusted = ps.plan_study("knee_ext_strength_nmkg", "military", r2_other=0.2, power=0.9)
+    assert "adjusted for the other covariates" in adjusted["sentence"]
+    assert adjusted["events"] >= 20
+    assert "imprecisely" not in adjusted["sentence"]
+
+
+@pytest.mark.parametrize("registry", ["x", pd.DataFrame()])
+def test_a_registry_that_is_not_one_is_refused(registry):
+    with pytest.raises(ValueError, match="registry must be the registry as ps.load_evidence"):
+        ps.plan_study("knee_ext_strength_nmkg", "military", registry=registry)

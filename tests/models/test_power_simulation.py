@@ -406,6 +406,15 @@ BAD = [
         r"cohort\[1\] needs a 'share'",
     ),
     (dict(cohort={"subgroup": "military"}, factor="bmi", incidence=0.1), "belong to planning"),
+    (dict(effect=1e-30, scale="or_per_sd", incidence=0.1), "effect .an odds ratio. must be in"),
+    (
+        dict(cohort={"subgroup": "military", "odds_ratios": {"bmi": "x"}}, factor="bmi"),
+        r"cohort\['odds_ratios'\] must map factors to odds ratios > 0",
+    ),
+    (
+        dict(cohort={"subgroup": "military", "odds_ratios": [1.2]}, factor="bmi"),
+        r"cohort\['odds_ratios'\] must map factors",
+    ),
 ]
 
 
@@ -423,6 +432,7 @@ def test_bad_simulation_arguments_are_refused_naming_the_argument():
         (dict(scenario=s, n=5), "n must be at least 10"),
         (dict(scenario=s, n=[100, 50.5]), "n must be whole numbers"),
         (dict(scenario=s, n=[]), "n is empty"),
+        (dict(scenario=s, n=[100, 100, 50]), r"n lists \[100\] more than once"),
         (dict(scenario=s, n=100, n_sim=0), "n_sim must be a positive whole number"),
         (dict(scenario=s, n=100, test="score"), "test must be one of"),
         (dict(scenario=s, n=100, method="bayes"), "method must be one of"),
@@ -435,3 +445,18 @@ def test_bad_simulation_arguments_are_refused_naming_the_argument():
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
             ps.simulate_power(**kwargs)
+
+
+def test_studies_without_a_complete_case_count_as_failed_not_as_an_error():
+    """With nearly every value missing, most studies have no complete case: they cannot be
+    tested and are counted in share_failed (no crash, no warning)."""
+    import warnings
+
+    s = ps.power_scenario(
+        cohort={"subgroup": "military", "missing": 0.99}, factor="knee_ext_strength_nmkg"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ps.simulate_power(s, 50, n_sim=100, seed=1).iloc[0]
+    assert out["share_failed"] > 0.9
+    assert out["power"] <= 1 - out["share_failed"]

@@ -97,3 +97,18 @@ def test_simulate_powers_table_is_drawn_as_it_comes(plan):
     x, y = ax.containers[0].lines[0].get_data()
     assert x[0] == pytest.approx(plan["n_analysed"] / 0.9)
     assert y[0] == pytest.approx(simulated["power"].iloc[0])
+
+
+def test_sizes_axes_and_mixed_tests_are_checked(plan):
+    ax = ps.plot_power_curve(plan, n=150, ax=plt.figure().gca())  # one size is fine
+    assert list(_lines(ax)[0].get_xdata()) == [150]
+    for bad in ([], [100.7], [1], "100"):
+        with pytest.raises(ValueError, match="n must be whole numbers of runners"):
+            ps.plot_power_curve(plan, n=bad, ax=plt.figure().gca())
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes"):
+        ps.plot_power_curve(plan, ax="x")
+    both = pd.DataFrame(
+        {"n": [100, 100], "power": [0.5, 0.4], "mc_se": [0.01, 0.01], "test": ["lr", "wald"]}
+    )
+    with pytest.raises(ValueError, match="holds the powers of several tests"):
+        ps.plot_power_curve(plan, simulated=both, ax=plt.figure().gca())

@@ -21,7 +21,7 @@ import pandas as pd
 from .._exceptions import EvidenceError
 from ..cohort.synthetic import INCIDENCE, PROFILES
 from ..cohort.variables import VARIABLES
-from ..models.power import METHODS, power_logistic
+from ..models.power import METHODS, MIN_EVENTS, power_logistic
 from .registry import SUBGROUPS, load_evidence
 
 #: Where :data:`pfps_stats.cohort.synthetic.INCIDENCE` (PFP incidence by subgroup, over each
@@ -173,6 +173,15 @@ def _sentence(plan: dict, row: pd.Series, factor: str, subgroup: str) -> str:
             f", adjusting for covariates that explain {plan['r2_other']:.0%} of the "
             f"factor's variance"
         )
+    if plan["r2_other"] > 0:
+        model = "a logistic regression adjusted for the other covariates"
+    else:
+        model = "an unadjusted logistic regression"
+    if measure == "SMD":
+        model += (
+            f" (odds ratio {plan['odds_ratio']:.2f} per within-group SD, for a normally "
+            "distributed factor with the same SD in both groups)"
+        )
     whom = f"of whom about {plan['events']:.0f} are expected to develop PFP"
     if plan["dropout"] > 0:
         whom = f"of whom {plan['n_analysed']} are analysed and about {plan['events']:.0f} are "
@@ -182,12 +191,21 @@ def _sentence(plan: dict, row: pd.Series, factor: str, subgroup: str) -> str:
     )
     sources = f"{method}; effect from {cite}"
     if plan["incidence_source"] == INCIDENCE_SOURCE:
-        sources += "; incidence from Neal et al. 2019's conference abstract"
-    return (
+        sources += (
+            "; incidence from Neal et al. 2019's conference abstract, pooled over its studies' "
+            "follow-up"
+        )
+    sentence = (
         f"To detect {effect} ({basis}) with {plan['power_target']:.0%} power at two-sided "
-        f"alpha {plan['alpha']:g}, assuming {assume}, the cohort needs {plan['n']} {people}, "
-        f"{whom} ({sources})."
+        f"alpha {plan['alpha']:g} in {model}, assuming {assume}, the cohort needs "
+        f"{plan['n']} {people}, {whom} ({sources})."
     )
+    if plan["events"] < MIN_EVENTS:
+        sentence += (
+            f" With about {plan['events']:.0f} expected cases the odds ratio will be estimated "
+            "imprecisely whatever the power."
+        )
+    return sentence
 
 
 def plan_study(
@@ -286,6 +304,13 @@ def plan_study(
     >>> plan["n"], plan["sentence"]                                               # doctest: +SKIP
     """
     registry = load_evidence() if registry is None else registry
+    needed = {"study", "factor", "subgroup", "measure", "estimate", "ci_low", "ci_high"}
+    if not isinstance(registry, pd.DataFrame) or not needed <= set(registry.columns):
+        raise ValueError(
+            "registry must be the registry as ps.load_evidence() returns it (a DataFrame with "
+            f"columns {', '.join(sorted(needed))}, ...), not {type(registry).__name__}; leave "
+            "it out for the shipped registry"
+        )
     _check_choice("use", use, USES)
     _check_choice("method", method, METHODS)
     known = {*VARIABLES, *registry["factor"]}
@@ -365,6 +390,7 @@ def plan_study(
         "effect": float(effect),
         "scale": scale,
         "log_or": float(result["log_or"]),
+        "odds_ratio": float(result["odds_ratio"]),
         "exposed": exposed,
         "measure": measure,
         "estimate": float(row["estimate"]),

@@ -89,15 +89,21 @@ SE + 0.01, fixed before the simulation; ``docs/study-planning.md``):
   0.2-0.8, OR per SD 0.5-3, 5-300 expected cases): within 0.011 in the 18 planning scenarios,
   and 0.018 below the simulation in a probe of 40 runners with 8 cases. It overestimated the
   power of a binary factor with few cases in one exposure group (OR 3, 20% exposed, 5%
-  incidence, 500 runners: about 10 expected cases among the exposed) by 0.029; a note flags
-  binary designs with fewer than :data:`MIN_GROUP_EVENTS` expected cases in either group.
+  incidence, 500 runners: about 10 expected cases among the exposed) by 0.029, and an outside
+  review found 0.02 with 20 (OR 2.5, 10% exposed); a note flags binary designs with fewer
+  than :data:`MIN_GROUP_EVENTS` expected cases in either group.
+- Adjustment: for a normal factor the variance inflation ``1 - R^2`` was 0.1-1.8% below the
+  exact noncentrality (conservative); for a binary factor with an unbalanced exposure it can
+  be above it (the outside review: n understated by 3% at 30% exposed, OR 2, R^2 0.3, and by
+  up to 24% at 10% exposed, OR 3, R^2 0.5). A note flags adjusted binary designs with less
+  than 40% or more than 60% exposed.
 - ``"hsieh"``: agreement for |log OR per SD| <= 0.51 (continuous) and binary |log OR| <= 0.69;
   beyond, it overestimated power in every continuous scenario, by 0.017-0.053 at |log OR|
   0.69-0.85 (0.09 at 1.1 with 40 runners), so the n it gives is too small; notes flag
   designs beyond :data:`VALID_LOG_OR`.
 - For a continuous factor the Wald test (estimate / SE) has less power than the
-  likelihood-ratio test with few cases: by up to 0.06 with 5 expected cases (0.02-0.035
-  with 10-15); a note says so below :data:`WALD_EVENTS` expected cases. For a binary factor
+  likelihood-ratio test with few cases: by 0.06 with 5 expected cases, 0.013-0.035 with
+  10-15, 0.005-0.017 with 20-30; a note says so below :data:`WALD_EVENTS` expected cases. For a binary factor
   the two tests were within 0.03 of each other, in either direction. For Wald tests, or designs these
   formulas do not cover, use :func:`~pfps_stats.simulate_power`.
 
@@ -130,7 +136,7 @@ for One Predictor (TEST=LRCHI)".
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -168,9 +174,12 @@ METHOD_DESCRIPTIONS = {
 #: large-sample approximation is not to be trusted.
 MIN_EVENTS = 20
 #: Below this many expected cases among the exposed or the unexposed (binary factor,
-#: ``method="lr"``), a note says the approximation may overestimate power: by 0.029 in
-#: simulation with about 10 (docs/study-planning.md).
-MIN_GROUP_EVENTS = 15
+#: ``method="lr"``), a note says the approximation may overestimate power: by 0.02-0.03 in
+#: simulations with 10-20 (docs/study-planning.md).
+MIN_GROUP_EVENTS = 30
+#: With adjustment (``r2_other`` > 0), a binary factor whose exposed share is further than
+#: this from one half gets a note: the variance inflation can overstate its power.
+BALANCED_EXPOSURE = 0.1
 #: Below this many expected cases (continuous factor), a note says that the Wald test has
 #: less power than the likelihood-ratio test whose power is computed. For a binary factor
 #: the two tests were within 0.03 of each other in simulation, in either direction.
@@ -483,7 +492,7 @@ def _is_null(effect: float, scale: str) -> bool:
     return effect == 0 if scale == "smd" else effect == 1
 
 
-def _notes(e: _Effect, method: str, analysed: int) -> list[str]:
+def _notes(e: _Effect, method: str, analysed: int, r2_other: float) -> list[str]:
     notes = []
     events = analysed * e.incidence
     if events < MIN_EVENTS:
@@ -520,14 +529,21 @@ def _notes(e: _Effect, method: str, analysed: int) -> list[str]:
             notes.append(
                 f"{fewest:.1f} expected cases among the {group}: with fewer than "
                 f"{MIN_GROUP_EVENTS} in an exposure group the approximation may overestimate "
-                f"power (by 0.03 in simulation with about 10); check by simulation "
+                f"power (by 0.02-0.03 in simulations with 10-20); check by simulation "
                 f"(ps.simulate_power)"
+            )
+        if r2_other > 0 and abs(e.exposed - 0.5) > BALANCED_EXPOSURE:
+            notes.append(
+                f"{e.exposed:.0%} exposed, adjusted (r2_other {r2_other:g}): for an unbalanced "
+                f"binary factor the variance inflation 1/(1 - R^2) can overstate power (in an "
+                f"outside check, n too small by 3-24% with 10-30% exposed); check by "
+                f"simulation (ps.simulate_power with the same r2_other)"
             )
     if e.kind == "continuous" and events < WALD_EVENTS and e.log_or != 0:
         notes.append(
             f"this is the power of the likelihood-ratio test (fit_logistic's profile-likelihood "
             f"intervals and p-values); with {events:.0f} expected cases a Wald test (estimate / "
-            f"SE) has less power (in simulation by 0.01-0.035 with 10-30 cases, 0.06 with 5); "
+            f"SE) has less power (in simulation by 0.005-0.035 with 10-30 cases, 0.06 with 5); "
             f"for a Wald analysis use ps.simulate_power(..., test='wald')"
         )
     return notes
@@ -661,9 +677,10 @@ def power_logistic(
         n_raw = _n_effective(e, method, target, alpha) / (1 - r2_other)
         if n_raw > MAX_N:
             raise ValueError(
-                f"effect {effect!r} is so small that more than {MAX_N:.0e} runners would be "
-                f"needed for power {target:g}; give the smallest effect worth detecting (e.g. "
-                f"SMD 0.2, or an odds ratio of 1.2)"
+                f"this design (effect {effect!r}, incidence {incidence:g}, r2_other "
+                f"{r2_other:g}) needs more than {MAX_N:.0e} runners for power {target:g}; give "
+                f"the smallest effect worth detecting (e.g. SMD 0.2, or an odds ratio of 1.2) "
+                f"and check the incidence"
             )
         analysed = max(math.ceil(n_raw - 1e-9), 2)
         recruited = math.ceil(analysed / (1 - dropout) - 1e-9)
@@ -696,7 +713,7 @@ def power_logistic(
         },
         dtype=object,
     )
-    out.attrs["notes"] = _notes(e, method, analysed)
+    out.attrs["notes"] = _notes(e, method, analysed, r2_other)
     return out
 
 
@@ -727,7 +744,14 @@ def power_curve(
         One row per n, in the order given: ``n``, ``n_analysed``, ``events`` (expected cases
         among the runners analysed), ``power``. ``attrs`` holds the arguments and ``method``.
     """
-    sizes = [n] if isinstance(n, Integral) else list(n)
+    if isinstance(n, Integral):
+        sizes = [n]
+    elif isinstance(n, str) or not isinstance(n, Iterable):
+        raise ValueError(
+            f"n must be a list of numbers of runners recruited, e.g. [100, 200, 400], not {n!r}"
+        )
+    else:
+        sizes = list(n)
     if not sizes:
         raise ValueError("n must hold at least one number of runners")
     rows = [

@@ -42,6 +42,7 @@ import inspect
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Literal
 
 import numpy as np
@@ -383,7 +384,7 @@ def _dgp_scenario(effect, scale, incidence, r2_other, exposed) -> PowerScenario:
     if scale == "smd":
         effect = _number(effect, "effect (an SMD)", low=-20, high=20)
     else:
-        effect = _number(effect, "effect (an odds ratio)", low=0, high=math.inf)
+        effect = _number(effect, "effect (an odds ratio)", low=1e-6, high=1e6)
     r2_other = _number(r2_other, "r2_other", low=0, high=1, closed="left")
     if scale == "or_binary":
         if exposed is None:
@@ -440,6 +441,15 @@ def _cohort_scenario(cohort, factor, adjust, knees, runner_sd) -> PowerScenario:
         if len(dicts) > 1 and "share" not in d:
             raise ValueError(f"{where} needs a 'share': the fraction of runners in it")
         settings = {k: v for k, v in d.items() if k != "share"}
+        given = settings.get("odds_ratios") or {}
+        if not isinstance(given, Mapping) or not all(
+            isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            for v in given.values()
+        ):
+            raise ValueError(
+                f"{where}['odds_ratios'] must map factors to odds ratios > 0 per unit, e.g. "
+                f"{{'knee_ext_strength_nmkg': 0.6}}, not {given!r}"
+            )
         try:  # simulate_cohort checks its own arguments; say where they came from
             simulate_cohort(MIN_N, seed=0, **settings)
         except ValueError as err:
@@ -1003,8 +1013,8 @@ def _fast_tests(chunk: _Chunk, tests: Sequence[str]) -> dict[str, np.ndarray]:
     if "lr" in tests:
         if p == 2:  # the null model is the intercept alone: closed form
             total = chunk.keep.sum(axis=1)
-            share = (y * chunk.keep).sum(axis=1) / total
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):  # a study with no runner
+                share = (y * chunk.keep).sum(axis=1) / total
                 null = total * (special.xlogy(share, share) + special.xlog1py(1 - share, -share))
         else:
             terms = [k for k in range(p) if k != j]
@@ -1082,7 +1092,9 @@ def _fit_and_test(chunk: _Chunk, tests: Sequence[str], method: str) -> dict[str,
             done[block] = fast["ok"]
     separated = np.zeros(B, bool)
     firth = np.zeros(B, bool)
-    rest = np.flatnonzero(~done)
+    # studies with no runner analysed (all with a missing value) cannot be fitted: their
+    # p-values stay NaN
+    rest = np.flatnonzero(~done & chunk.keep.any(axis=1))
     if rest.size:
         slow = _fit_and_test_packed(chunk.take(rest), tests, method)
         for t in tests:
@@ -1430,6 +1442,9 @@ def _check_n(n) -> list[int]:
         out.append(int(value))
     if not out:
         raise ValueError("n is empty: give one study size or a list of them")
+    twice = sorted({v for v in out if out.count(v) > 1})
+    if twice:
+        raise ValueError(f"n lists {twice} more than once: give each study size once")
     return out
 
 

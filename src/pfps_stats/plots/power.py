@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,6 +67,25 @@ def _scenario(effect, given: dict, target: float | None) -> tuple[dict, float]:
     return {"effect": value, **kwargs}, float(target)
 
 
+def _sizes(n) -> np.ndarray:
+    """Whole numbers of runners recruited, at least one."""
+    values = np.atleast_1d(np.asarray(n, dtype=object)).ravel()
+    bad = [
+        v
+        for v in values
+        if isinstance(v, bool | np.bool_)
+        or not isinstance(v, Real)
+        or not float(v).is_integer()
+        or v < 2
+    ]
+    if bad or not len(values):
+        raise ValueError(
+            "plot_power_curve: n must be whole numbers of runners recruited (2 or more), e.g. "
+            f"[100, 200, 400], not {n!r}"
+        )
+    return values.astype(int)
+
+
 def _simulated(simulated: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(simulated, pd.DataFrame):
         raise ValueError(
@@ -77,6 +97,12 @@ def _simulated(simulated: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(
             f"plot_power_curve: simulated= lacks column(s) {', '.join(missing)}; pass the "
             "DataFrame of ps.simulate_power"
+        )
+    if "test" in simulated and simulated["test"].nunique() > 1:
+        raise ValueError(
+            "plot_power_curve: simulated= holds the powers of several tests "
+            f"({', '.join(map(str, simulated['test'].unique()))}); pass one, e.g. "
+            "simulated[simulated['test'] == 'lr']"
         )
     return simulated
 
@@ -160,7 +186,7 @@ def plot_power_curve(
             sim_n = simulated["n"].to_numpy(float) / (1 - kwargs["dropout"])
             low, high = min(low, int(sim_n.min())), max(high, math.ceil(sim_n.max()))
         n = np.unique(np.linspace(low, high, 80).round().astype(int))
-    n = np.asarray(n, dtype=int)
+    n = _sizes(n)
     power = [float(power_logistic(**kwargs, n=int(k))["power"]) for k in n]
 
     ax = get_axes(ax)

@@ -55,5 +55,14 @@ def set_theme(font_scale: float = 1.1) -> None:
 
 
 def get_axes(ax: Axes | None) -> Axes:
-    """``ax``, or the current Axes when None."""
-    return plt.gca() if ax is None else ax
+    """``ax``, or the current Axes when None; anything else is refused with a message."""
+    if ax is None:
+        return plt.gca()
+    from matplotlib.axes import Axes as _Axes
+
+    if not isinstance(ax, _Axes):
+        raise ValueError(
+            f"ax must be a matplotlib Axes (e.g. plt.subplots()[1]) or None, not "
+            f"{type(ax).__name__}"
+        )
+    return ax
