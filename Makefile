@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # Stamps record what was installed; they are rebuilt when pyproject.toml changes.
 BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP := $(VENV)/.installed-dev
+# `make test` runs the test files on this many processes (pytest-xdist, a file per process at
+# a time); `make test TEST_WORKERS=0` runs them in this one.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help report test lint format lab bench figures demo-data clean
@@ -32,7 +35,7 @@ report: $(BASE_STAMP) ## set up .venv and build the report site from the demo da
 test: $(DEV_STAMP) ## set up .venv with dev extras, lint, and run the test suite
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/ruff format --check src tests benchmarks docs
-	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
 lint: $(DEV_STAMP) ## ruff lint and format check
 	$(BIN)/ruff check src tests benchmarks docs
