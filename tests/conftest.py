@@ -68,3 +68,26 @@ def make_log():
     """``make_log([(runner, start, km), ...], unit="us")``: a log as the loader returns it
     (6 min/km durations, activity "Run", source_row 1, 2, ...)."""
     return _make_log
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A Dask LocalCluster of 2 single-threaded worker processes (1 GiB each) and its client,
+    for one test module; closed after it."""
+    import logging
+    import warnings
+
+    from distributed import Client, LocalCluster
+
+    with warnings.catch_warnings():  # "port 8787 in use" when another cluster runs
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit="1GiB",
+            silence_logs=logging.ERROR,
+        )
+    with cluster, Client(cluster) as client:
+        yield client

@@ -5,7 +5,6 @@ weekly frame fitted by fit_logistic on Dask. One LocalCluster for the module."""
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import dask
@@ -13,26 +12,9 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 from numpy.testing import assert_allclose
 
 import pfps_stats as ps
-
-
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():  # "port 8787 in use" when another cluster runs
-        warnings.simplefilter("ignore", UserWarning)
-        cluster = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            memory_limit="1GiB",
-            silence_logs=logging.ERROR,
-        )
-    with cluster, Client(cluster) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +59,7 @@ def assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 @pytest.mark.parametrize("function", ["session_exposures", "weekly_exposures"])
 @pytest.mark.parametrize("with_injuries", [False, True])
 def test_dask_exposures_equal_the_in_memory_ones(
-    client, demo, parquet_log, function, with_injuries
+    dask_client, demo, parquet_log, function, with_injuries
 ):
     log, injuries = demo
     injuries = injuries if with_injuries else None
@@ -88,7 +70,7 @@ def test_dask_exposures_equal_the_in_memory_ones(
     assert_same(result.compute(), func(log, injuries))
 
 
-def test_injuries_outside_the_log_are_noted_for_the_whole_log(client, demo):
+def test_injuries_outside_the_log_are_noted_for_the_whole_log(dask_client, demo):
     """Time at risk is decided once for all runners: an injury of a runner absent from the log
     (absent from every partition) and one before a runner's first run are noted once, as in
     memory, and a Sunday week start travels to the partitions."""
@@ -106,7 +88,7 @@ def test_injuries_outside_the_log_are_noted_for_the_whole_log(client, demo):
     assert result.attrs["counts"]["injuries_absent_runner"] == 1
 
 
-def test_runner_id_as_a_sorted_index(client, demo):
+def test_runner_id_as_a_sorted_index(dask_client, demo):
     log, injuries = demo
     assert log["runner_id"].is_monotonic_increasing  # from_pandas will not reorder the runs
     ddf = dd.from_pandas(log.set_index("runner_id"), npartitions=3)
@@ -114,7 +96,7 @@ def test_runner_id_as_a_sorted_index(client, demo):
     assert_same(ps.session_exposures(ddf, injuries).compute(), ps.session_exposures(log, injuries))
 
 
-def test_a_runner_spanning_partitions_is_refused_with_the_fix(client, demo):
+def test_a_runner_spanning_partitions_is_refused_with_the_fix(dask_client, demo):
     log, _ = demo
     cut = dd.from_pandas(log, npartitions=5, sort=False)  # rows cut anywhere: runners in two
     with pytest.raises(ps.DataValidationError, match=r"has runs in partitions 0, 1") as info:
@@ -122,7 +104,7 @@ def test_a_runner_spanning_partitions_is_refused_with_the_fix(client, demo):
     assert "log.shuffle('runner_id')" in str(info.value)
 
 
-def test_a_partitions_validation_error_is_the_in_memory_one(client, demo):
+def test_a_partitions_validation_error_is_the_in_memory_one(dask_client, demo):
     log, _ = demo
     pieces = by_runner(log)
     row = pieces[2].index[5]
@@ -140,7 +122,7 @@ def test_a_partitions_validation_error_is_the_in_memory_one(client, demo):
         ps.weekly_exposures(ddf, week_start="someday")
 
 
-def test_weekly_frame_fits_on_dask_as_in_memory(client, demo, parquet_log):
+def test_weekly_frame_fits_on_dask_as_in_memory(dask_client, demo, parquet_log):
     """The weekly Dask frame stays partitioned by runner: a clustered fit of the risk in a
     week on the previous week's spike equals the in-memory fit."""
     log, injuries = demo

@@ -8,7 +8,6 @@ The data are SYNTHETIC runner-weeks with a known model; the in-memory fit
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import dask
@@ -16,7 +15,6 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 from numpy.testing import assert_allclose
 
 import pfps_stats as ps
@@ -24,22 +22,6 @@ from pfps_stats.models.logistic import ODDS_RATIO_COLUMNS
 
 FORMULA = "pfp ~ weekly_km + spike + bmi + C(sex) + surface + np.log(weekly_km)"
 TOL = {"rtol": 1e-8, "atol": 1e-10}
-
-
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():  # "port 8787 in use" when another cluster runs
-        warnings.simplefilter("ignore", UserWarning)
-        cluster = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            memory_limit="1GiB",
-            silence_logs=logging.ERROR,
-        )
-    with cluster, Client(cluster) as c:
-        yield c
 
 
 def runner_weeks(n_runners: int = 240, weeks: int = 15, seed: int = 3) -> pd.DataFrame:
@@ -128,7 +110,7 @@ def assert_same_fit(dask_fit, memory_fit):
     pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-8)
 
 
-def test_parquet_fit_equals_the_in_memory_fit(client, data, parquet_ddf):
+def test_parquet_fit_equals_the_in_memory_fit(dask_client, data, parquet_ddf):
     dask_fit, memory_fit, (dask_notes, memory_notes) = fit_both(parquet_ddf, data)
     assert_same_fit(dask_fit, memory_fit)
     # rows with a missing value are dropped and counted, as in memory, with the same note
@@ -151,7 +133,7 @@ def test_parquet_fit_equals_the_in_memory_fit(client, data, parquet_ddf):
         )
 
 
-def test_clustered_fit_equals_the_in_memory_cr1_fit(client, data, parquet_ddf):
+def test_clustered_fit_equals_the_in_memory_cr1_fit(dask_client, data, parquet_ddf):
     dask_fit, memory_fit, _ = fit_both(parquet_ddf, data, cluster="runner_id")
     assert memory_fit.cluster["covariance"] == "CR1"
     assert_same_fit(dask_fit, memory_fit)
@@ -165,7 +147,7 @@ def test_clustered_fit_equals_the_in_memory_cr1_fit(client, data, parquet_ddf):
     assert not np.allclose(plain.bse_, dask_fit.bse_, rtol=1e-3)
 
 
-def test_cluster_as_sorted_index_and_categorical_dtypes(client, data):
+def test_cluster_as_sorted_index_and_categorical_dtypes(dask_client, data):
     """runner_id as the index (known divisions: no cluster can span partitions), a
     categorical with an unused level, a bool, and a partition whose outcome is all 0."""
     frame = data.assign(
@@ -186,7 +168,7 @@ def test_cluster_as_sorted_index_and_categorical_dtypes(client, data):
     assert dask_fit.cluster["partition_check"] == "index with known divisions"
 
 
-def test_a_cluster_spanning_partitions_is_refused_with_the_fix(client, data):
+def test_a_cluster_spanning_partitions_is_refused_with_the_fix(dask_client, data):
     ddf = dd.from_pandas(data, npartitions=7, sort=False)  # cuts runners in two
     with pytest.raises(
         ps.ModelError, match=r"has rows in partitions 0, 1 .*set_index\('runner_id'\)"
@@ -194,7 +176,7 @@ def test_a_cluster_spanning_partitions_is_refused_with_the_fix(client, data):
         ps.fit_logistic(ddf.clear_divisions(), FORMULA, cluster="runner_id")
 
 
-def test_bad_partitions_and_outcomes(client, data):
+def test_bad_partitions_and_outcomes(dask_client, data):
     parts = pieces(data)
     # a formula column absent from one partition
     lacking = [parts[0], parts[1].drop(columns="bmi"), *parts[2:]]
@@ -222,13 +204,13 @@ def test_bad_partitions_and_outcomes(client, data):
         )
 
 
-def test_separation_is_reported_with_what_to_do(client, data):
+def test_separation_is_reported_with_what_to_do(dask_client, data):
     parts = [p.assign(pfp=(p["weekly_km"] > 35).astype(int)) for p in pieces(data)]
     with pytest.raises(ps.ModelError, match=r"did not converge.*'weekly_km'.*method='firth'"):
         ps.fit_logistic(from_pieces(parts), "pfp ~ weekly_km + bmi")
 
 
-def test_what_needs_memory_is_refused_clearly(client, data, parquet_ddf):
+def test_what_needs_memory_is_refused_clearly(dask_client, data, parquet_ddf):
     with pytest.raises(ps.ModelError, match=r"Firth.*in memory only.*ddf\.compute\(\)"):
         ps.fit_logistic(parquet_ddf, FORMULA, method="firth")
     with pytest.raises(ps.ModelError, match="cluster_method='gee' is available in memory only"):
