@@ -165,7 +165,24 @@ def test_cluster_as_sorted_index_and_categorical_dtypes(dask_client, data):
     assert "C(sex)[T.F]" in dask_fit.columns
     assert "C(sex)[T.X]" not in dask_fit.columns
     assert_same_fit(dask_fit, memory_fit)
-    assert dask_fit.cluster["partition_check"] == "index with known divisions"
+    assert dask_fit.cluster["partition_check"] == "cluster ids"
+
+
+def test_divisions_that_split_a_cluster_are_not_trusted(dask_client, data):
+    """Sorted files whose boundaries cut a runner in two still report known divisions: the
+    cluster ids are checked on the data all the same (an outside review found a clustered
+    fit counting 307 clusters for 300, with wrong SEs, when divisions were trusted)."""
+    frame = data.set_index("runner_id").sort_index()
+    cuts = [0, len(frame) // 3 + 1, 2 * len(frame) // 3 + 1, len(frame)]
+    parts = [frame.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    assert parts[0].index[-1] == parts[1].index[0], "a runner spans the first boundary"
+    divisions = (*[p.index[0] for p in parts], parts[-1].index[-1])
+    ddf = dd.from_delayed(
+        [dask.delayed(p) for p in parts], meta=frame.iloc[:0], divisions=divisions
+    )
+    assert ddf.known_divisions
+    with pytest.raises(ps.ModelError, match=r"has rows in partitions 0, 1"):
+        ps.fit_logistic(ddf, FORMULA, cluster="runner_id")
 
 
 def test_a_cluster_spanning_partitions_is_refused_with_the_fix(dask_client, data):
@@ -182,6 +199,10 @@ def test_bad_partitions_and_outcomes(dask_client, data):
     lacking = [parts[0], parts[1].drop(columns="bmi"), *parts[2:]]
     with pytest.raises(ps.ModelError, match=r"partition 1 \(of 4.*has no column 'bmi'"):
         ps.fit_logistic(from_pieces(lacking), FORMULA)
+    # a numeric column stored as text in one partition
+    texts = [parts[0], parts[1].assign(bmi=parts[1]["bmi"].astype(str)), *parts[2:]]
+    with pytest.raises(ps.ModelError, match=r"partition 1 \(of 4.*'bmi' is stored as (object|str)"):
+        ps.fit_logistic(from_pieces(texts), FORMULA)
     # an outcome that is 0 in every partition
     zero = from_pieces([p.assign(pfp=0) for p in parts])
     with pytest.raises(ps.ModelError, match=r"'pfp' is 0 in all 3595 rows used \(in all 4"):

@@ -216,7 +216,6 @@ def fit_dask_logistic(
         and pd.api.types.is_numeric_dtype(frame_meta[c])
         and not pd.api.types.is_bool_dtype(frame_meta[c])
     ]
-    aligned = bool(cluster and cluster == index_name and reset and data.known_divisions)
     columns = [c for c in used if c in meta.columns]
     parts = data[columns].to_delayed() if columns else data.to_delayed()
     n_parts = len(parts)
@@ -227,7 +226,9 @@ def fit_dask_logistic(
         categorical=tuple(categorical),
         numeric=tuple(numeric),
         cluster=cluster,
-        cluster_ids=bool(cluster) and not aligned,
+        # always checked on the data: known divisions are not a guarantee (sorted files
+        # whose boundaries split a cluster still report them)
+        cluster_ids=bool(cluster),
         n_parts=n_parts,
     )
     try:
@@ -301,7 +302,7 @@ def fit_dask_logistic(
             "df_method": "normal",
             "df": df,
             "test": test,
-            "partition_check": "index with known divisions" if aligned else "cluster ids",
+            "partition_check": "cluster ids",
         }
     for note in notes:
         warnings.warn(note, ModelWarning, stacklevel=3)
@@ -502,6 +503,15 @@ def _scan_partition(part: pd.DataFrame, k: int, spec: _ScanSpec) -> dict:
     if spec.reset:
         part = part.reset_index()
     _columns_present(part, spec.used, k, spec.n_parts)
+    for c in spec.numeric:  # numbers in the frame's meta, but text (say) in this partition
+        dtype = part[c].dtype
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            raise ModelError(
+                f"{_where(k, spec.n_parts)}: {c!r} is stored as {dtype} here, but as numbers "
+                f"in the frame's description (its first partition); convert it in every "
+                f"partition, e.g. ddf[{c!r}] = dd.to_numeric(ddf[{c!r}], errors='coerce') "
+                f"(text that is not a number then counts as missing)"
+            )
     try:
         check_outcome(part, spec.outcome)
     except ModelError as exc:
@@ -620,7 +630,7 @@ def _check_clusters(scans: list[dict], spec: _ScanSpec) -> int:
             f"{', '.join(map(str, partitions))} (counted from 0), and "
             f"{n_span} cluster{'s' if n_span > 1 else ''} in all span partitions. A clustered "
             f"fit sums each cluster's scores within one partition, so each cluster must lie "
-            f"in one partition (the frame's divisions do not say so: checked on the data). "
+            f"in one partition (checked on the data, whatever the frame's divisions say). "
             f"Partition by cluster first: ddf = ddf.set_index({c!r}) (sorts by {c}), or "
             f"ddf = ddf.shuffle({c!r}); or write the files one set of clusters per file"
         )
