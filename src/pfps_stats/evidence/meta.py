@@ -37,6 +37,7 @@ from scipy import optimize, stats
 
 from .._checks import check_level
 from .._exceptions import MetaWarning
+from .._format import estimate_ci, fit_html, number, p_value
 from ..plots.forest import draw_forest
 from ..plots.funnel import draw_funnel
 from .effect_sizes import _positions
@@ -326,6 +327,47 @@ class MetaResult:
             "k",
         ]
         return pd.Series({key: getattr(self, key) for key in keys})
+
+    def _repr_html_(self) -> str:
+        """The result as HTML for Jupyter: a header, a one-row summary with readable names
+        (estimate and CI, prediction interval, p, τ² with its CI, I², Q with its p-value) and
+        the studies' table."""
+        pct = f"{self.level:.0%}"
+        summary = pd.DataFrame(
+            [
+                {
+                    f"estimate ({pct} CI)": estimate_ci(self.estimate, self.ci_low, self.ci_high),
+                    f"{pct} prediction interval": (
+                        f"{number(self.pi_low)} to {number(self.pi_high)}" if self.k > 1 else "-"
+                    ),
+                    "p": p_value(self.p_value),
+                    f"τ² ({pct} CI)": estimate_ci(
+                        self.tau2, self.tau2_ci_low, self.tau2_ci_high, digits=3
+                    ),
+                    "I² (%)": number(self.i2, 1),
+                    f"Q ({self.k - 1} df)": number(self.q),
+                    "Q p-value": p_value(self.q_p),
+                }
+            ]
+        )
+        studies = self.summary_frame().rename(
+            columns={
+                "label": "study",
+                "yi": "effect",
+                "ci_low": f"{pct} CI low",
+                "ci_high": f"{pct} CI high",
+                "weight": "weight (%)",
+            }
+        )
+        header = (
+            f"Random-effects meta-analysis ({self.method}, {self.test} test): "
+            f"{self.k} stud{'y' if self.k == 1 else 'ies'}"
+        )
+        notes = [f"left out (missing yi or vi): {', '.join(self.omitted)}"] if self.omitted else []
+        tables = summary.to_html(index=False) + studies.to_html(
+            index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"
+        )
+        return fit_html(header, notes, tables)
 
     def leave_one_out(self) -> pd.DataFrame:
         """The analysis repeated without each study in turn (as metafor's ``leave1out``).
