@@ -1044,17 +1044,25 @@ def _cluster_covariance(chunk: _Chunk, beta: np.ndarray, inv: np.ndarray) -> np.
     """CR1 cluster-robust covariance of each study's fit (statsmodels' cov_type="cluster"
     with its small-sample correction; sandwich::vcovCL), from the inverse information."""
     cols, W = chunk.cols, chunk.keep.astype(float)
-    p, B, m = cols.shape
     resid = W * (chunk.y - _expit(np.einsum("kbm,bk->bm", cols, beta)))
-    G = int(chunk.cluster.max()) + 1
-    flat = (np.arange(B)[:, None] * G + chunk.cluster).ravel()
+    return _cr1(inv, [c * resid for c in cols], chunk.cluster, W)
+
+
+def _cr1(inv: np.ndarray, scores: list, cluster: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """CR1 sandwich of each study (B, p, p) from its inverse information ``inv``, the score
+    contributions of each coefficient (p arrays of shape (B, rows)), each row's cluster
+    (B, rows; small whole numbers) and weight (B, rows; 0 for rows not analysed), with
+    statsmodels' small-sample factor G/(G - 1) (n - 1)/(n - p)."""
+    B, p = len(inv), len(scores)
+    G = int(cluster.max()) + 1
+    flat = (np.arange(B)[:, None] * G + cluster).ravel()
     sums = np.stack(
-        [np.bincount(flat, (cols[k] * resid).ravel(), minlength=B * G) for k in range(p)], axis=1
+        [np.bincount(flat, score.ravel(), minlength=B * G) for score in scores], axis=1
     ).reshape(B, G, p)
     meat = np.einsum("bgi,bgj->bij", sums, sums)
-    used = np.bincount(flat, W.ravel(), minlength=B * G).reshape(B, G)
+    used = np.bincount(flat, weights.ravel(), minlength=B * G).reshape(B, G)
     n_clusters = (used > 0).sum(axis=1)
-    nobs = W.sum(axis=1)
+    nobs = weights.sum(axis=1)
     factor = n_clusters / (n_clusters - 1) * (nobs - 1) / (nobs - p)
     return factor[:, None, None] * inv @ meat @ inv
 
@@ -1310,21 +1318,12 @@ def _wald_p(X, y, W, beta, j: int) -> np.ndarray:
 def _robust_wald_p(X, y, W, beta, cluster, j: int) -> np.ndarray:
     """Two-sided Wald p-value of coefficient j with the CR1 cluster-robust covariance
     (statsmodels' cov_type="cluster" with its small-sample correction; sandwich::vcovCL)."""
-    B, p = beta.shape
+    p = beta.shape[1]
     prob = _expit(_eta(X, beta))
     inv, _ = _invert(_information(X, W * prob * (1 - prob)))
-    contrib = X * (W * (y[:, None] - prob))[:, :, None]  # (N, B, p)
-    G = int(cluster.max()) + 1
-    flat = (np.arange(B)[None, :] * G + cluster).ravel()
-    sums = np.stack(
-        [np.bincount(flat, contrib[:, :, k].ravel(), minlength=B * G) for k in range(p)], axis=1
-    ).reshape(B, G, p)
-    meat = np.einsum("bgi,bgj->bij", sums, sums)
-    used = np.bincount(flat, W.ravel(), minlength=B * G).reshape(B, G)
-    n_clusters = (used > 0).sum(axis=1)
-    nobs = W.sum(axis=0)
-    factor = n_clusters / (n_clusters - 1) * (nobs - 1) / (nobs - p)
-    cov = factor[:, None, None] * inv @ meat @ inv
+    resid = W * (y[:, None] - prob)  # (N, B): rows by study
+    scores = [(X[:, :, k] * resid).T for k in range(p)]
+    cov = _cr1(inv, scores, cluster.T, W.T)
     with np.errstate(invalid="ignore", divide="ignore"):
         return stats.chi2.sf(beta[:, j] ** 2 / cov[:, j, j], 1)
 
