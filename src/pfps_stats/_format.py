@@ -330,3 +330,15 @@ def fit_html(header: str, notes, table_html: str, extra: str = "") -> str:
     items = "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)
     head = html.escape(header).replace("\n", "<br>")
     return f"<div><p><b>{head}</b></p>{'<ul>' + items + '</ul>' if items else ''}{table_html}{extra}</div>"
+
+
+class FitDisplay:
+    """``repr`` and Jupyter's HTML of a fit with ``_header()``, ``notes`` and
+    ``summary_frame()``: the logistic, pooled and Dask logistic fits share them."""
+
+    def __repr__(self) -> str:
+        return self._header() + "\n" + self.summary_frame().to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        return fit_html(self._header(), self.notes, table)

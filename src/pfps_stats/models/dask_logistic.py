@@ -63,9 +63,17 @@ from scipy import linalg, special, stats
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
-from .._format import fit_html
+from .._format import FitDisplay
 from . import engine
-from .design import SPLINES, _column_info, check_outcome, column_label, per_increments, used_columns
+from .design import (
+    SPLINES,
+    _column_info,
+    check_outcome,
+    column_label,
+    matrix_for,
+    per_increments,
+    used_columns,
+)
 from .engine import MAX_STEP
 from .logistic import EPV_FIRTH, EPV_WARN, FEW_CLUSTERS, ODDS_RATIO_COLUMNS
 
@@ -448,22 +456,21 @@ def _probe_names(formula: str, meta: pd.DataFrame) -> None:
     try:
         patsy.dmatrices(formula, probe, return_type="matrix", NA_action="raise")
     except patsy.PatsyError as exc:
-        text = " ".join(str(exc).split())
-        name = _undefined_name(text)
-        if name:
-            raise ModelError(
-                f"the formula names {name!r}, which is not a column of the data; columns: "
-                f"{', '.join(map(str, meta.columns))}"
-            ) from None
+        _refuse_undefined_name(exc, meta)
     except Exception:  # a probe on dummy values; the build on the real levels reports
         pass
 
 
-def _undefined_name(text: str) -> str | None:
+def _refuse_undefined_name(exc: Exception, meta: pd.DataFrame) -> None:
+    """A ModelError naming the column when patsy's error is an undefined name; else None."""
     import re
 
-    found = re.search(r"name '(\w+)' is not defined", text)
-    return found.group(1) if found else None
+    found = re.search(r"name '(\w+)' is not defined", " ".join(str(exc).split()))
+    if found:
+        raise ModelError(
+            f"the formula names {found.group(1)!r}, which is not a column of the data; "
+            f"columns: {', '.join(map(str, meta.columns))}"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -689,13 +696,8 @@ def _design_spec(formula, outcome, scan, scan_spec: _ScanSpec, meta) -> _DesignS
     try:
         y_info, x_info = _build_infos(formula, proto)
     except patsy.PatsyError as exc:
+        _refuse_undefined_name(exc, meta)
         text = " ".join(str(exc).split())
-        name = _undefined_name(text)
-        if name:
-            raise ModelError(
-                f"the formula names {name!r}, which is not a column of the data; columns: "
-                f"{', '.join(map(str, meta.columns))}"
-            ) from None
         raise ModelError(f"the formula {formula!r} could not be used: {text}") from None
     if len(y_info.column_names) != 1:  # pragma: no cover - guarded by check_outcome
         raise ModelError(f"the outcome {outcome!r} must be a single 0/1 column")
@@ -991,7 +993,7 @@ def _check_columns(state: dict, columns: Sequence[str]) -> None:
 # The fit
 
 
-class DaskLogisticFit:
+class DaskLogisticFit(FitDisplay):
     """A logistic model fitted to a Dask DataFrame (made by ``ps.fit_logistic(ddf, formula)``);
     immutable.
 
@@ -1192,7 +1194,6 @@ class DaskLogisticFit:
             prob, and ci_low, ci_high when ``ci``; indexed like ``new_data``; rows with a
             missing predictor get NaN.
         """
-        import patsy
 
         level = check_level(level)
         if _is_dask_frame(new_data):
@@ -1200,14 +1201,7 @@ class DaskLogisticFit:
                 "predict_proba takes a pandas DataFrame; for a Dask DataFrame use "
                 "ddf.map_partitions(fit.predict_proba, ci=False)"
             )
-        try:
-            (X,) = patsy.build_design_matrices(
-                [self._x_info], new_data, return_type="dataframe", NA_action="drop"
-            )
-        except patsy.PatsyError as exc:
-            raise ModelError(
-                f"new_data cannot be used with this model: {' '.join(str(exc).split())}"
-            ) from None
+        X = matrix_for(self._x_info, new_data)
         x = X.to_numpy(float)
         eta = x @ self._beta
         out = pd.DataFrame({"prob": special.expit(eta)}, index=X.index)
@@ -1231,10 +1225,3 @@ class DaskLogisticFit:
                 f"clusters, robust): intervals and p-values {self.cluster['test']}"
             )
         return text
-
-    def __repr__(self) -> str:
-        return self._header() + "\n" + self.summary_frame().to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        return fit_html(self._header(), self.notes, table)

@@ -124,17 +124,7 @@ class Design:
         ModelError
             When new_data lacks a column of the model or has an unseen category.
         """
-        import patsy
-
-        try:
-            (X,) = patsy.build_design_matrices(
-                [self.design_info], new_data, return_type="dataframe", NA_action="drop"
-            )
-        except patsy.PatsyError as exc:
-            raise ModelError(
-                f"new_data cannot be used with this model: {' '.join(str(exc).split())}"
-            ) from None
-        return X
+        return matrix_for(self.design_info, new_data)
 
     def linearised(self) -> list[tuple[str, str, np.ndarray]]:
         """For each spline term: (term, variable, the model matrix with the spline replaced by
@@ -484,3 +474,30 @@ def column_label(entry: ColumnInfo, increment: float = 1.0) -> str:
     if entry.kind == "level":
         return f"{label(entry.variable, unit=False)}: {entry.level} vs {entry.reference}"
     return entry.column
+
+
+def matrix_for(design_info, new_data: pd.DataFrame) -> pd.DataFrame:
+    """The model matrix of ``new_data`` for patsy's ``design_info`` (same spline knots and
+    category levels as the fitted rows); rows with a missing predictor are left out.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the rows of ``new_data`` that were kept.
+
+    Raises
+    ------
+    ModelError
+        When new_data lacks a column of the model or has an unseen category.
+    """
+    import patsy
+
+    try:
+        (X,) = patsy.build_design_matrices(
+            [design_info], new_data, return_type="dataframe", NA_action="drop"
+        )
+    except patsy.PatsyError as exc:
+        raise ModelError(
+            f"new_data cannot be used with this model: {' '.join(str(exc).split())}"
+        ) from None
+    return X

@@ -23,7 +23,7 @@ from scipy import linalg, special, stats
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
-from .._format import fit_html
+from .._format import FitDisplay
 from ..cohort.imputation import ImputedCohort
 from . import engine, robust
 from .design import Design, build_design, column_label, per_increments
@@ -352,7 +352,7 @@ def _estimate_clustered(
     return beta, cov, loglik, record
 
 
-class LogisticFit:
+class LogisticFit(FitDisplay):
     """A fitted logistic model; immutable once built (made by :func:`fit_logistic`).
 
     Attributes
@@ -730,13 +730,6 @@ class LogisticFit:
                 f"and p-values {self.cluster['test']}"
             )
         return text
-
-    def __repr__(self) -> str:
-        return self._header() + "\n" + self.summary_frame().to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        return fit_html(self._header(), self.notes, table)
 
 
 def _quantile(level: float, df: float) -> float:

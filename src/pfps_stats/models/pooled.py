@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
-from .._format import fit_html
+from .._format import FitDisplay
 from .design import column_label, per_increments, used_columns
 from .logistic import ODDS_RATIO_COLUMNS
 from .pooling import pool_coefficients
@@ -135,7 +135,7 @@ def fit_pooled_logistic(
     return fit
 
 
-class PooledLogisticFit:
+class PooledLogisticFit(FitDisplay):
     """A logistic model fitted to each of m completed datasets and pooled by Rubin's rules
     (made by ``fit_logistic(imputed, formula)``); immutable.
 
@@ -344,13 +344,6 @@ class PooledLogisticFit:
                 f"clusters): each fit's {self.cluster['test']} covariance pooled"
             )
         return text
-
-    def __repr__(self) -> str:
-        return self._header() + "\n" + self.summary_frame().to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        return fit_html(self._header(), self.notes, table)
 
 
 # ---------------------------------------------------------------------------------------------
