@@ -30,6 +30,7 @@ from .missing import (
     suppress_missing_table,
 )
 from .setup import ReportSetup, setup_report
+from .summary import SUMMARY_MIMETYPE, headline, notebook_summary, record_summary
 from .suppression import SUPPRESSED, suppress_small_counts
 from .training import (
     TrainingReportSetup,
@@ -40,6 +41,7 @@ from .training import (
 )
 
 __all__ = [
+    "SUMMARY_MIMETYPE",
     "SUPPRESSED",
     "ReportSetup",
     "TrainingReportSetup",
@@ -54,6 +56,7 @@ __all__ = [
     "format_number",
     "format_odds_ratio_table",
     "format_p_value",
+    "headline",
     "hazard_comparison_summary",
     "hazard_ratio_rows",
     "imputation_diagnostics",
@@ -62,8 +65,10 @@ __all__ = [
     "imputation_settings_table",
     "link",
     "missing_handling",
+    "notebook_summary",
     "notes",
     "quiet_warnings",
+    "record_summary",
     "setup_report",
     "setup_training_report",
     "show",
