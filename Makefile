@@ -3,9 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Stamps record what was installed; they are rebuilt when pyproject.toml changes.
+# Stamps record what was installed; they are rebuilt when pyproject.toml changes. Each install
+# also installs the notebooks' kernel, "Python (pfps_stats)" (pfps-stats), into .venv.
 BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP := $(VENV)/.installed-dev
+# `make lab LAB_ARGS="--no-browser --port=8890"` passes options on to JupyterLab.
+LAB_ARGS ?=
 # `make test` runs the test files on this many processes (pytest-xdist, a file per process at
 # a time); `make test TEST_WORKERS=0` runs them in this one.
 TEST_WORKERS ?= 2
@@ -23,10 +26,12 @@ $(VENV)/bin/python:
 
 $(BASE_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name pfps-stats --display-name "Python (pfps_stats)" >/dev/null
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name pfps-stats --display-name "Python (pfps_stats)" >/dev/null
 	@touch $@ $(BASE_STAMP)
 
 report: $(BASE_STAMP) ## set up .venv and build the report site from the demo data (reports/index.html)
@@ -45,9 +50,8 @@ format: $(DEV_STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format src tests benchmarks docs
 	$(BIN)/ruff check --fix src tests benchmarks docs
 
-lab: $(BASE_STAMP) ## JupyterLab with the package importable, on the "Python (pfps_stats)" kernel
-	$(BIN)/python -m ipykernel install --sys-prefix --name pfps-stats --display-name "Python (pfps_stats)"
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(BASE_STAMP) ## JupyterLab on notebooks/00-start-here.ipynb (the tour), "Python (pfps_stats)" kernel
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(DEV_STAMP) ## run the benchmarks (side-by-side timings against a baseline)
 	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \

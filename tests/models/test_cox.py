@@ -280,8 +280,8 @@ def test_repr_html_shows_model_notes_and_counts():
     assert "Cox proportional hazards (Efron ties)" in page
     assert "clustered by runner_id (50 clusters)" in page
     assert "events per coefficient" in page  # the notes
-    assert "hazard_ratio" in page
-    assert "person_days" in page
+    assert "Hazard ratio (95% CI)" in page
+    assert "Person-days" in page
     assert "Cox proportional hazards" in repr(fit)
 
 

@@ -22,8 +22,9 @@ from scipy import stats
 
 from .._checks import check_frame
 from .._exceptions import PfpsError
-from .._format import estimate_ci, p_value
+from .._format import estimate_ci, fit_html, n_events, p_value
 from ..cohort.quality import in_subgroup
+from ..cohort.synthetic import is_synthetic
 from ..cohort.variables import OUTCOME, SUBGROUPS, VARIABLES, label
 from ..models.logistic import fit_logistic
 from ..plots.forest import draw_forest
@@ -91,6 +92,100 @@ def _published(registry: pd.DataFrame, factor: str, subgroup: str) -> pd.Series 
     return None
 
 
+class EvidenceComparison(pd.DataFrame):
+    """The table of :func:`compare_with_evidence`: a DataFrame that renders in JupyterLab as
+    a readable table (factor, n (cases), this cohort's and the published SMD with 95% CIs,
+    the difference with its 95% CI and p-value, the verdict, the updated SMD).
+
+    It is a DataFrame in every other way. pandas' subclass rules: ``_constructor`` is left
+    as DataFrame's, so every frame derived from it (a filter, ``set_index``, ``copy``, a
+    column) is a plain DataFrame or Series, with pandas' own display; no ``_metadata`` is
+    kept. ``attrs["synthetic"]`` says whether the cohort was SYNTHETIC.
+    """
+
+    def _repr_html_(self) -> str:
+        """The comparison as HTML: a header (subgroup, factors, SYNTHETIC when the cohort
+        is), the readable table and what its columns mean. Every text is escaped."""
+        return comparison_html(self)
+
+
+def _ci_text(row: pd.Series, est: str, low: str, high: str) -> str:
+    value = row.get(est)
+    if value is None or pd.isna(value):
+        return "-"
+    return estimate_ci(value, row[low], row[high])
+
+
+def _verdict_text(row: pd.Series) -> str:
+    verdict = row.get("verdict")
+    if isinstance(verdict, str):
+        same = row.get("same_population")
+        if same is not None and not pd.isna(same) and not same:
+            return f"{verdict} (another population)"
+        return verdict
+    note = row.get("note")
+    if isinstance(note, str) and note.startswith("not estimable"):
+        return "not estimable in these data"
+    if isinstance(note, str) and note.startswith("no verified"):
+        return "no published estimate"
+    return "-"
+
+
+def comparison_html(table: pd.DataFrame) -> str:
+    """:func:`compare_with_evidence`'s table as HTML for a notebook (what
+    :class:`EvidenceComparison` shows): one row per factor with readable names, p-values
+    as journals print them (:func:`pfps_stats._format.p_value`), and notes saying what
+    the difference, the verdict and the updated SMD are. No small-cell suppression: for a
+    report use :func:`~pfps_stats.comparison_summary` with ``min_cell``."""
+    rows = []
+    for _, row in table.iterrows():
+        study = row.get("published_study")
+        source = f"{study} ({row['published_subgroup']})" if isinstance(study, str) else "-"
+        rows.append(
+            {
+                "Factor": row.get("label", row.get("factor", "-")),
+                "n (cases)": n_events(row.get("n"), row.get("events")),
+                "This cohort: SMD (95% CI)": _ci_text(row, "smd", "smd_low", "smd_high"),
+                "Published SMD (95% CI)": _ci_text(
+                    row, "published_smd", "published_low", "published_high"
+                ),
+                "Published study": source,
+                "Difference (95% CI)": _ci_text(
+                    row, "difference", "difference_low", "difference_high"
+                ),
+                "p": p_value(row.get("difference_p")),
+                "Verdict": _verdict_text(row),
+                "Updated SMD (95% CI)": _ci_text(row, "updated_smd", "updated_low", "updated_high"),
+                "Odds ratio per SD (95% CI)": _ci_text(
+                    row, "or_per_sd", "or_per_sd_low", "or_per_sd_high"
+                ),
+            }
+        )
+    subgroups = sorted({str(s) for s in table.get("subgroup", pd.Series(dtype=object)).dropna()})
+    k = len(table)
+    header = (
+        f"This cohort beside the published evidence ({', '.join(subgroups) or 'all'}): "
+        f"{k} factor{'' if k == 1 else 's'}, standardised mean differences, PFP minus no PFP"
+    )
+    if table.attrs.get("synthetic"):
+        header += "\nSYNTHETIC data: simulated runners, not a real cohort"
+    notes = [
+        "Difference: this cohort's SMD minus the published one, with its 95% CI and the "
+        "p-value of a z test from both standard errors (overlapping CIs are not a test).",
+        "Verdict: differs when p < 0.05; consistent means no evidence of a difference, not "
+        "evidence that the effects are equal (read the CI of the difference). Another "
+        "population: the published estimate is for another subgroup.",
+        "Updated SMD: this cohort and the published estimate pooled by inverse variance "
+        "(common effect), which assumes both estimate the same true effect.",
+    ]
+    if not rows:
+        return fit_html(header, ["No factor to compare."], "")
+    explained = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return fit_html(
+        header, [], pd.DataFrame(rows).to_html(index=False, escape=True), f"<ul>{explained}</ul>"
+    )
+
+
 def compare_with_evidence(
     cohort: pd.DataFrame,
     outcome: str = OUTCOME,
@@ -98,7 +193,7 @@ def compare_with_evidence(
     *,
     subgroup: str | None = None,
     registry: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+) -> EvidenceComparison:
     """The cohort's risk factors beside the published pooled estimates.
 
     Parameters
@@ -116,8 +211,10 @@ def compare_with_evidence(
 
     Returns
     -------
-    DataFrame
-        One row per factor:
+    EvidenceComparison
+        A DataFrame (in JupyterLab it shows as a readable table: :class:`EvidenceComparison`;
+        frames derived from it are plain DataFrames), ``attrs["synthetic"]`` True when the
+        cohort is SYNTHETIC, and one row per factor:
 
         - factor, label, subgroup, n, events;
         - smd, smd_low, smd_high: Hedges' g, PFP minus no PFP, with its 95% CI;
@@ -230,6 +327,8 @@ def compare_with_evidence(
     table = pd.DataFrame(rows)
     if "same_population" in table:
         table["same_population"] = table["same_population"].astype("boolean")
+    table = EvidenceComparison(table)
+    table.attrs["synthetic"] = bool(is_synthetic(cohort))
     return table
 
 

@@ -15,13 +15,15 @@ written out in ``docs/study-planning.md``.
 from __future__ import annotations
 
 import difflib
+import html
 
 import pandas as pd
 
 from .._exceptions import EvidenceError
+from .._format import fit_html
 from ..cohort.synthetic import INCIDENCE, PROFILES
 from ..cohort.variables import VARIABLES
-from ..models.power import METHODS, MIN_EVENTS, power_logistic
+from ..models.power import METHODS, MIN_EVENTS, design_items, items_html, power_logistic
 from .registry import SUBGROUPS, load_evidence
 
 #: Where :data:`pfps_stats.cohort.synthetic.INCIDENCE` (PFP incidence by subgroup, over each
@@ -208,6 +210,64 @@ def _sentence(plan: dict, row: pd.Series, factor: str, subgroup: str) -> str:
     return sentence
 
 
+def _link(plan: pd.Series) -> str:
+    """An escaped link to the planned estimate's source: its DOI, else its web address, or
+    '' when neither is an address."""
+    doi = str(plan.get("doi") or "").strip()
+    url = f"https://doi.org/{doi}" if doi.startswith("10.") else str(plan.get("source_url") or "")
+    if not url.startswith(("https://", "http://")):
+        return ""
+    e = html.escape
+    return f'<p>Source: <a href="{e(url, quote=True)}">{e(url)}</a></p>'
+
+
+class StudyPlan(pd.Series):
+    """The result of :func:`plan_study`: a Series that renders in JupyterLab as the plan
+    (runners to recruit and analysed, expected cases, power, the published effect with its
+    95% CI and source, incidence, method), the sentence for the protocol and the caveats.
+
+    It is a Series in every other way; ``_constructor`` is left as Series's, so a selection
+    (``plan[["n", "events"]]``) or any derived object is a plain Series or DataFrame.
+    """
+
+    def _repr_html_(self) -> str:
+        """The plan as HTML: a header (factor, population, runners to recruit), the readable
+        table, a link to the source, the sentence and the notes. Every text is escaped."""
+        what = VARIABLES[self["factor"]].label if self["factor"] in VARIABLES else self["factor"]
+        people = POPULATION.get(self["subgroup"], self["subgroup"])
+        header = (
+            f"Study plan: {what} in {people}: {int(self['n'])} runners to recruit for "
+            f"{float(self['power_target']):.0%} power"
+        )
+        basis = "the published estimate"
+        if self["use"] == "conservative":
+            basis = "the end of the published 95% CI nearest no effect (conservative)"
+        items = [
+            ("Planned for", basis),
+            *design_items(self),
+            (
+                "Published estimate (95% CI)",
+                f"{self['measure']} {float(self['estimate']):g} ({float(self['ci_low']):g} to "
+                f"{float(self['ci_high']):g}), {_short_citation(self)}, {self['design']}, "
+                f"evidence level {self['evidence_level'] or '-'}",
+            ),
+            ("Incidence from", str(self["incidence_source"])),
+        ]
+        if self["method"] != "hsieh":
+            items.append(
+                (
+                    "Runners by Hsieh et al. 1998",
+                    f"{int(self['n_hsieh'])} (as R's powerMediation; optimistic for large effects)",
+                )
+            )
+        if self["other_rows"]:
+            items.append(("Other usable registry rows", str(self["other_rows"])))
+        sentence = f"<blockquote>{html.escape(str(self['sentence']))}</blockquote>"
+        return fit_html(
+            header, self.attrs.get("notes", []), items_html(items), _link(self) + sentence
+        )
+
+
 def plan_study(
     factor: str,
     subgroup: str,
@@ -220,7 +280,7 @@ def plan_study(
     incidence: float | None = None,
     method: str = "lr",
     registry: pd.DataFrame | None = None,
-) -> pd.Series:
+) -> StudyPlan:
     """Runners and cases a prospective cohort needs to detect a published effect.
 
     Reads the evidence registry's estimate for ``factor`` in ``subgroup`` (a verified,
@@ -264,7 +324,8 @@ def plan_study(
 
     Returns
     -------
-    Series
+    StudyPlan
+        A Series (shown in JupyterLab as the plan and its sentence, :class:`StudyPlan`):
         ``factor``, ``subgroup``; ``n`` (runners to recruit), ``n_analysed`` (after drop-out),
         ``events`` (expected cases among them); ``power`` (at ``n``, at least the target),
         ``power_target``, ``alpha``, ``dropout``, ``r2_other``; ``use``; ``effect`` (the value
@@ -416,6 +477,6 @@ def plan_study(
             " For an effect this large Hsieh's formula overestimates power, so this is a lower "
             "bound on the cohort needed; check it by simulation before fixing the sample size."
         )
-    out = pd.Series(plan, name=f"{factor} ({subgroup})", dtype=object)
+    out = StudyPlan(plan, name=f"{factor} ({subgroup})", dtype=object)
     out.attrs["notes"] = list(result.attrs.get("notes", []))
     return out

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import DataValidationError
+from .._format import fit_html
 from ..cohort.validation import problem_frame
 from . import sessions, weeks
 from .follow_up import _LOAD_LOG, LOG_REQUIRED, _check_injuries, _column_problem, follow_up
@@ -79,6 +80,39 @@ class DaskExposures:
             *(f"- {note}" for note in self.notes),
         ]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The exposures as HTML for JupyterLab: what they are (lazy rows in partitions), the
+        notes for the whole log and its accounting with readable names. Every text is
+        escaped. Whether the rows are SYNTHETIC is not shown (it would need the rows: see
+        ``compute()`` and :func:`~pfps_stats.is_synthetic`)."""
+        header = (
+            f"Exposures of a Dask training log: {self.frame.npartitions} partitions, rows "
+            f"computed on demand (.compute() gives the pandas DataFrame)\ncolumns: "
+            f"{', '.join(map(str, self.frame.columns))}"
+        )
+        counts = pd.DataFrame(
+            {
+                "Count": [
+                    key.replace("_", " ").replace("person days", "person-days").capitalize()
+                    for key in self.counts
+                ],
+                "Whole log": [_count_text(v) for v in self.counts.values()],
+            }
+        )
+        table = counts.to_html(index=False, escape=True) if len(counts) else ""
+        return fit_html(header, self.notes, table)
+
+
+def _count_text(value) -> str:
+    """A count as "43,160", a time as "83,028.4", a missing value as "-"."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(v):
+        return "-"
+    return f"{int(v):,}" if v.is_integer() else f"{v:,.1f}"
 
 
 def dask_session_exposures(

@@ -26,7 +26,8 @@ from scipy import linalg, stats
 
 from .._checks import check_level
 from .._exceptions import ModelError, ModelWarning
-from .._format import fit_html
+from .._format import estimate_ci, fit_html, number, p_value
+from ..cohort.synthetic import is_synthetic
 from .design import ColumnInfo, Design, build_design, column_label, per_increments
 
 Ties = Literal["efron", "breslow"]
@@ -217,6 +218,7 @@ def fit_cox(
         rows=rows,
         categories=categories,
         notes=notes,
+        synthetic=bool(is_synthetic(data)),
     )
 
 
@@ -653,6 +655,8 @@ class CoxFit:
         Time at risk in the rows used.
     notes : tuple of str
         Everything a reader should know (rows left out, levels without events, low EPV).
+    synthetic : bool
+        The data were SYNTHETIC (a ``data_source`` row says so); the HTML display says it.
     """
 
     def __init__(
@@ -673,6 +677,7 @@ class CoxFit:
         rows: pd.DataFrame,
         categories: list[dict],
         notes: Sequence[str],
+        synthetic: bool = False,
     ):
         set_ = object.__setattr__
         for array in (beta, cov, naive_cov, status):
@@ -700,6 +705,7 @@ class CoxFit:
         set_(self, "n_dropped", design.n_dropped)
         set_(self, "person_days", float(rows["person_days"].sum()))
         set_(self, "_test", "robust Wald" if cluster else "Wald")
+        set_(self, "synthetic", bool(synthetic))
 
     def __setattr__(self, name, value):
         raise AttributeError(f"a CoxFit is immutable: {name!r} cannot be set")
@@ -894,16 +900,49 @@ class CoxFit:
         return self._header() + "\n" + self.summary_frame().to_string(index=False)
 
     def _repr_html_(self) -> str:
-        table = (
-            self.hazard_ratios()
-            .drop(columns=["variable", "level"])
-            .to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        )
+        """The fit as HTML for JupyterLab: its header (SYNTHETIC when the data were), the
+        notes, the hazard ratios with readable names and journal p-values, and events and
+        time at risk per level. Every text is escaped."""
+        hr = self.hazard_ratios()
+        pct = f"{hr.attrs.get('level', 0.95):.0%}"
+        table = pd.DataFrame(
+            {
+                "Term": hr["label"],
+                f"Hazard ratio ({pct} CI)": [
+                    estimate_ci(v, lo, hi)
+                    for v, lo, hi in zip(
+                        hr["hazard_ratio"], hr["ci_low"], hr["ci_high"], strict=True
+                    )
+                ],
+                "p": hr["p_value"].map(p_value),
+                "Test": hr["test"],
+                "Events": hr["events"].map(lambda v: number(v, 0)),
+                "Person-days": hr["person_days"].map(lambda v: number(v, 1)),
+            }
+        ).to_html(index=False, escape=True)
         counts = self.counts()
+        names = {
+            "variable": "Variable",
+            "level": "Level",
+            "reference": "Reference",
+            "rows": "Rows",
+            "events": "Events",
+            "person_days": "Person-days",
+            "km": "Distance (km)",
+            "hours": "Hours",
+        }
+        shown = counts.rename(columns=names)
+        if len(counts):
+            shown["Reference"] = counts["reference"].map({True: "yes", False: ""})
+            for column, digits in (("Person-days", 1), ("Distance (km)", 1), ("Hours", 1)):
+                if column in shown:
+                    shown[column] = shown[column].map(lambda v, d=digits: number(v, d))
         extra = (
-            "<p>Events and time at risk per level</p>"
-            + counts.to_html(index=False, float_format=lambda v: f"{v:.1f}")
+            "<p>Events and time at risk per level</p>" + shown.to_html(index=False, escape=True)
             if len(counts)
             else ""
         )
-        return fit_html(self._header(), self.notes, table, extra)
+        header = self._header()
+        if self.synthetic:
+            header += "\nSYNTHETIC data: simulated runners, not a real cohort"
+        return fit_html(header, self.notes, table, extra)

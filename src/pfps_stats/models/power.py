@@ -135,6 +135,7 @@ for One Predictor (TEST=LRCHI)".
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -143,6 +144,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
+
+from .._format import fit_html, number
 
 #: The effect scales :func:`power_logistic` accepts.
 SCALES = ("smd", "or_per_sd", "or_binary")
@@ -549,6 +552,142 @@ def _notes(e: _Effect, method: str, analysed: int, r2_other: float) -> list[str]
     return notes
 
 
+# -- display -------------------------------------------------------------------------------
+def items_html(items: Sequence[tuple[str, str]]) -> str:
+    """A two-column HTML table of (what, value) pairs, every text escaped: how the power
+    results and study plans show in JupyterLab."""
+    e = html.escape
+    rows = "".join(
+        f'<tr><th style="text-align: left">{e(str(k))}</th>'
+        f'<td style="text-align: left">{e(str(v))}</td></tr>'
+        for k, v in items
+    )
+    return f"<table><tbody>{rows}</tbody></table>"
+
+
+def _given(value) -> bool:
+    try:
+        return value is not None and not math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _percent(value) -> str:
+    return f"{100 * float(value):.3g}%" if _given(value) else "-"
+
+
+def effect_text(effect, scale: str, exposed=None) -> str:
+    """The effect in words: "SMD -0.69 (cases minus non-cases)", "odds ratio 1.5 per SD",
+    "odds ratio 2 (exposed vs unexposed, 30% exposed)"."""
+    if scale == "smd":
+        return f"SMD {float(effect):g} (runners who develop PFP minus those who do not)"
+    if scale == "or_per_sd":
+        return f"odds ratio {float(effect):g} per SD of the factor"
+    share = f", {_percent(exposed)} exposed" if _given(exposed) else ""
+    return f"odds ratio {float(effect):g} (exposed vs unexposed{share})"
+
+
+def design_items(result: pd.Series) -> list[tuple[str, str]]:
+    """The (what, value) rows shared by :class:`PowerResult` and the study plan: effect,
+    incidence, runners recruited and analysed, expected cases, power, alpha, adjustment."""
+    items = [("Effect", effect_text(result["effect"], result["scale"], result.get("exposed")))]
+    if result["scale"] == "smd":
+        items.append(
+            (
+                "Odds ratio in the model",
+                f"{number(result['odds_ratio'])} per within-group SD (normal factor, equal SDs)",
+            )
+        )
+    incidence = _percent(result["incidence"])
+    if _given(result.get("incidence_exposed")):
+        incidence += (
+            f" (unexposed {_percent(result['incidence_unexposed'])}, exposed "
+            f"{_percent(result['incidence_exposed'])})"
+        )
+    analysed = f"{int(result['n_analysed'])}"
+    if _given(result.get("dropout")) and float(result["dropout"]) > 0:
+        analysed += f" (after {_percent(result['dropout'])} drop-out)"
+    power = f"{float(result['power']):.3f}"
+    if _given(result.get("power_target")):
+        power += f" (target {float(result['power_target']):g})"
+    return [
+        *items,
+        ("PFP incidence over follow-up", incidence),
+        ("Runners to recruit", f"{int(result['n'])}"),
+        ("Runners analysed", analysed),
+        ("Expected cases", number(result["events"], 1)),
+        ("Power", power),
+        ("Significance level (two-sided alpha)", f"{float(result['alpha']):g}"),
+        ("Adjustment R² (factor on other covariates)", f"{float(result['r2_other']):g}"),
+        ("Method", str(result["method_description"])),
+    ]
+
+
+class PowerResult(pd.Series):
+    """The result of :func:`power_logistic`: a Series that renders in JupyterLab as a short
+    table with readable names (effect, incidence, runners to recruit and analysed, expected
+    cases, power, method) and the caveats of ``attrs["notes"]``.
+
+    It is a Series in every other way; ``_constructor`` is left as Series's, so a selection
+    (``result[["n", "power"]]``) or any other derived object is a plain Series or DataFrame.
+    """
+
+    def _repr_html_(self) -> str:
+        """The result as HTML: a header saying what was computed, the readable table and the
+        notes. Every text is escaped."""
+        if _given(self.get("power_target")):
+            header = (
+                f"Sample size of a logistic model for one risk factor: "
+                f"{int(self['n'])} runners to recruit for {float(self['power_target']):.0%} power"
+            )
+        else:
+            header = (
+                f"Power of a logistic model for one risk factor: {float(self['power']):.2f} "
+                f"with {int(self['n'])} runners recruited"
+            )
+        return fit_html(header, self.attrs.get("notes", []), items_html(design_items(self)))
+
+
+class PowerCurve(pd.DataFrame):
+    """The table of :func:`power_curve`: a DataFrame that renders in JupyterLab with readable
+    column names under a header giving the design (from ``attrs``). Derived frames are plain
+    DataFrames (``_constructor`` is left as DataFrame's)."""
+
+    def _repr_html_(self) -> str:
+        """The curve as HTML: the design, then runners recruited and analysed, expected cases
+        and power per row. Every text is escaped."""
+        a = self.attrs
+        if {"effect", "scale", "incidence", "alpha"} <= set(a):
+            design = (
+                f"{effect_text(a['effect'], a['scale'], a.get('exposed'))}, incidence "
+                f"{_percent(a['incidence'])}, two-sided alpha {float(a['alpha']):g}"
+            )
+            if _given(a.get("dropout")) and float(a["dropout"]) > 0:
+                design += f", {_percent(a['dropout'])} drop-out"
+            if _given(a.get("r2_other")) and float(a["r2_other"]) > 0:
+                design += f", adjustment R² {float(a['r2_other']):g}"
+        else:
+            design = "design not recorded"
+        header = f"Power curve of a logistic model for one risk factor\n{design}"
+        notes = [f"Method: {a['method_description']}"] if "method_description" in a else []
+        names = {
+            "n": "Runners recruited",
+            "n_analysed": "Runners analysed",
+            "events": "Expected cases",
+            "power": "Power",
+        }
+        shown = pd.DataFrame(
+            {
+                names[c]: self[c].map(lambda v, c=c: number(v, 1 if c == "events" else 3))
+                if c in ("events", "power")
+                else self[c]
+                for c in names
+                if c in self
+            }
+        )
+        return fit_html(header, notes, shown.to_html(index=False, escape=True))
+
+
 # -- public ----------------------------------------------------------------------------------
 def power_logistic(
     effect: float,
@@ -562,7 +701,7 @@ def power_logistic(
     r2_other: float = 0.0,
     dropout: float = 0.0,
     method: str = "lr",
-) -> pd.Series:
+) -> PowerResult:
     """Power of a logistic model to detect one factor's effect, or the runners needed for a
     target power.
 
@@ -603,8 +742,9 @@ def power_logistic(
 
     Returns
     -------
-    Series
-        ``power`` (at ``n``; with a target, the power reached at the n returned, >= target),
+    PowerResult
+        A Series (shown in JupyterLab as a readable table, :class:`PowerResult`): ``power``
+        (at ``n``; with a target, the power reached at the n returned, >= target),
         ``n`` (runners to recruit), ``n_analysed``, ``events`` (expected cases among the
         runners analysed, ``n_analysed * incidence``), ``effect``, ``scale``, ``log_or`` (the
         model's log odds ratio: per within-group SD for ``"smd"``, where it equals the SMD;
@@ -689,7 +829,7 @@ def power_logistic(
     else:
         recruited, analysed = _check_n(n, dropout)
     value, ncp = _power(e, method, analysed * (1 - r2_other), alpha)
-    out = pd.Series(
+    out = PowerResult(
         {
             "power": value,
             "n": recruited,
@@ -728,7 +868,7 @@ def power_curve(
     r2_other: float = 0.0,
     dropout: float = 0.0,
     method: str = "lr",
-) -> pd.DataFrame:
+) -> PowerCurve:
     """Power at each of several numbers of runners recruited (:func:`power_logistic`).
 
     Parameters
@@ -740,8 +880,9 @@ def power_curve(
 
     Returns
     -------
-    DataFrame
-        One row per n, in the order given: ``n``, ``n_analysed``, ``events`` (expected cases
+    PowerCurve
+        A DataFrame (shown in JupyterLab with readable names, :class:`PowerCurve`), one row
+        per n, in the order given: ``n``, ``n_analysed``, ``events`` (expected cases
         among the runners analysed), ``power``. ``attrs`` holds the arguments and ``method``.
     """
     if isinstance(n, Integral):
@@ -768,7 +909,7 @@ def power_curve(
         )
         for size in sizes
     ]
-    table = pd.DataFrame(
+    table = PowerCurve(
         {
             "n": [int(r["n"]) for r in rows],
             "n_analysed": [int(r["n_analysed"]) for r in rows],

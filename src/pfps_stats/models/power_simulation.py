@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 from threadpoolctl import threadpool_limits
 
+from .._format import fit_html, number
 from ..cohort.synthetic import (
     EFFECT_FACTORS,
     HIP_ABD,
@@ -67,9 +68,10 @@ from ..cohort.synthetic import (
     draw_lognormal,
     simulate_cohort,
 )
-from ..cohort.variables import OUTCOME
+from ..cohort.variables import OUTCOME, label
 from . import engine
 from .logistic import FEW_CLUSTERS
+from .power import effect_text, items_html
 
 Scale = Literal["smd", "or_per_sd", "or_binary"]
 Test = Literal["lr", "wald"]
@@ -217,6 +219,43 @@ class PowerScenario:
         )
         return f"SYNTHETIC cohorts testing {self.factor}{adjust}: {groups}{knees}"
 
+    def _repr_html_(self) -> str:
+        """The scenario as HTML for JupyterLab: what is simulated (SYNTHETIC studies), the
+        factor tested, the adjustment and, for a cohort scenario, its subgroups. Every text
+        is escaped."""
+        items = [("Simulated", self.describe())]
+        if self.kind == "dgp":
+            items += [
+                ("Effect", effect_text(self.effect, self.scale, self.exposed)),
+                ("PFP incidence", f"{100 * float(self.incidence):.3g}%"),
+            ]
+            if self.r2_other:
+                items.append(("Covariate z: R² on the factor", f"{self.r2_other:g}"))
+        else:
+            items.append(("Factor tested", f"{label(self.factor)} ({self.factor})"))
+        items.append(("Adjusted for", ", ".join(self.adjust) or "nothing"))
+        if self.knees:
+            items.append(
+                ("Two knees per runner", f"yes, runner effect SD {self.runner_sd:g} (logit scale)")
+            )
+        extra = ""
+        if self.parts:
+            parts = pd.DataFrame(
+                [
+                    {
+                        "Subgroup": p.subgroup,
+                        "Share": f"{p.share:.0%}",
+                        "PFP incidence": f"{100 * p.incidence:.3g}%",
+                        "Odds ratio per unit": f"{dict(p.odds_ratios)[self.factor]:.3g}",
+                        "Missing per covariate": f"{p.missing:.0%}",
+                    }
+                    for p in self.parts
+                ]
+            )
+            extra = parts.to_html(index=False, escape=True)
+        header = "Power scenario: how SYNTHETIC studies are simulated and analysed"
+        return fit_html(header, [], items_html(items), extra)
+
     def simulate(self, n: int, *, n_sim: int = 1, seed: int | None = None) -> pd.DataFrame:
         """The SYNTHETIC studies :func:`simulate_power` fits for this ``n`` and ``seed``.
 
@@ -255,6 +294,60 @@ class PowerScenario:
             frames.append(frame)
             start += B
         return pd.concat(frames, ignore_index=True)
+
+
+class SimulatedPower(pd.DataFrame):
+    """The table of :func:`simulate_power`: a DataFrame that renders in JupyterLab with
+    readable column names under a header giving the scenario (``attrs["scenario"]``, which
+    says the studies are SYNTHETIC). Derived frames are plain DataFrames (``_constructor``
+    is left as DataFrame's)."""
+
+    def _repr_html_(self) -> str:
+        """The simulated power as HTML: the scenario, then per n (and test) the power with its
+        Monte Carlo SE, the studies simulated, the runners and cases analysed per study, and
+        the shares of separated, Firth and failed fits. Every text is escaped."""
+        tests = {"lr": "likelihood ratio", "wald": "Wald"}
+        names = {
+            "n": "Runners per study",
+            "test": "Test",
+            "power": "Power",
+            "mc_se": "Monte Carlo SE",
+            "n_sim": "Studies simulated",
+            "n_analysed": "Runners analysed (mean)",
+            "events": "Cases (mean)",
+            "share_separated": "Separated (%)",
+            "share_firth": "Firth fits (%)",
+            "share_failed": "Failed fits (%)",
+        }
+        formats = {
+            "test": lambda v: tests.get(v, v),
+            "power": lambda v: number(v, 3),
+            "mc_se": lambda v: number(v, 3),
+            "n_analysed": lambda v: number(v, 1),
+            "events": lambda v: number(v, 1),
+            "share_separated": lambda v: number(100 * v, 1),
+            "share_firth": lambda v: number(100 * v, 1),
+            "share_failed": lambda v: number(100 * v, 1),
+        }
+        shown = pd.DataFrame(
+            {
+                name: self[c].map(formats[c]) if c in formats else self[c]
+                for c, name in names.items()
+                if c in self
+            }
+        )
+        scenario = self.attrs.get("scenario", "scenario not recorded")
+        header = f"Power by simulation\n{scenario}"
+        notes = []
+        if {"method", "alpha"} <= set(self.columns) and len(self):
+            fits = {"ml": "maximum likelihood", "firth": "Firth", "auto": "ML, Firth if separated"}
+            method = self["method"].iloc[0]
+            notes.append(
+                f"Fits: {fits.get(method, method)}; two-sided alpha "
+                f"{float(self['alpha'].iloc[0]):g}. Power is the share of studies whose test "
+                f"rejects; failed fits count as not rejecting."
+            )
+        return fit_html(header, notes, shown.to_html(index=False, escape=True))
 
 
 def _outcome(scenario: PowerScenario) -> str:
@@ -1464,7 +1557,7 @@ def simulate_power(
     method: Method = "ml",
     alpha: float = 0.05,
     seed: int | None = None,
-) -> pd.DataFrame:
+) -> SimulatedPower:
     """Power of the two-sided test of the factor's coefficient, by simulation.
 
     For each study size ``n``, ``n_sim`` SYNTHETIC studies are drawn from ``scenario``, the
@@ -1500,8 +1593,9 @@ def simulate_power(
 
     Returns
     -------
-    DataFrame
-        One row per n (and test): ``n``, ``power``, ``mc_se``, ``n_sim``, ``share_separated`` (studies
+    SimulatedPower
+        A DataFrame (shown in JupyterLab with readable names and the scenario,
+        :class:`SimulatedPower`), one row per n (and test): ``n``, ``power``, ``mc_se``, ``n_sim``, ``share_separated`` (studies
         whose ML fit separated), ``share_firth`` (tested with Firth's fit), ``test``,
         ``method``, ``alpha``, ``share_failed`` (no test possible: no cases, a constant
         factor, no convergence; counted as not rejecting), ``n_analysed`` and ``events``
@@ -1587,6 +1681,6 @@ def simulate_power(
                         "events": float(result["events"].mean()),
                     }
                 )
-    out = pd.DataFrame(rows)
+    out = SimulatedPower(rows)
     out.attrs["scenario"] = scenario.describe()
     return out
