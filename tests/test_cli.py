@@ -249,3 +249,68 @@ def test_plan_prints_plan_studys_numbers_and_sentence(capsys):
 def test_plan_bad_arguments_are_usage_errors(capsys, extra, message):
     assert main(["plan", *extra]) == 2
     assert message in _one_line_error(capsys)
+
+
+def _reports_yml(tmp_path: Path, top: str = "") -> Path:
+    """A reports.yml of one job on a one-cell notebook."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("subgroup = None")
+    cell.metadata["tags"] = ["parameters"]
+    notebook.cells = [cell]
+    nbformat.write(notebook, tmp_path / "nb.ipynb")
+    config = tmp_path / "reports.yml"
+    config.write_text(top + "jobs:\n  - name: a\n    notebook: nb.ipynb\n")
+    return config
+
+
+@pytest.mark.parametrize(
+    ("top", "flag", "passed"),
+    [
+        ("", [], None),
+        ("", ["--pdf"], True),
+        ("pdf: false\n", ["--pdf"], True),
+        ("pdf: true\n", [], None),
+    ],
+)
+def test_report_run_pdf_flag_turns_pdf_on(tmp_path, monkeypatch, capsys, top, flag, passed):
+    """--pdf passes pdf=True to run_batch; without it, None (run_batch then reads
+    reports.yml's pdf, which load_config read)."""
+    import pfps_stats.batch.runner as runner
+
+    seen = {}
+
+    def fake_run_batch(config, **kwargs):
+        seen.update(kwargs, config_pdf=config.pdf)
+        record = {"name": "a", "status": "success"}
+        if kwargs.get("pdf") or config.pdf:
+            record["pdf_error"] = "PdfError: a.html: Chromium failed (exit code 1): boom"
+        return 0, [record]
+
+    monkeypatch.setattr(runner, "run_batch", fake_run_batch)
+    assert main(["report", "run", str(_reports_yml(tmp_path, top)), *flag]) == 0
+    assert seen["pdf"] is passed
+    assert seen["config_pdf"] is (top == "pdf: true\n")
+    captured = capsys.readouterr()
+    assert "1 run, 0 cached, 0 failed" in captured.out
+    if passed or seen["config_pdf"]:
+        assert "a: PDF not printed (PdfError: a.html: Chromium failed" in captured.err
+    else:
+        assert "PDF" not in captured.err
+
+
+def test_report_run_without_chromium_is_a_configuration_error(tmp_path, monkeypatch, capsys):
+    """--pdf and no Chromium: exit 2 with how to install it, before any job runs."""
+    monkeypatch.delenv("PFPS_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["report", "run", str(_reports_yml(tmp_path)), "--pdf"]) == 2
+    err = _one_line_error(capsys)
+    assert "invalid report configuration" in err
+    assert "apt-get install chromium" in err
+    assert not (tmp_path / "reports" / "a.html").exists()
+
+
+def test_report_run_help_describes_pdf(capsys):
+    assert main(["report", "run", "--help"]) == 0
+    assert "--pdf" in capsys.readouterr().out

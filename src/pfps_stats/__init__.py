@@ -33,6 +33,7 @@ _API: dict[str, str] = {
     "ConfigError": "_exceptions",
     "ClusterError": "_exceptions",
     "LockedError": "_exceptions",
+    "PdfError": "_exceptions",
     # cohort
     "load_cohort": "cohort.load",
     "check_cohort": "cohort.load",
@@ -93,9 +94,12 @@ _API: dict[str, str] = {
     "DaskLogisticFit": "models.dask_logistic",
     "power_logistic": "models.power",
     "power_curve": "models.power",
+    "PowerResult": "models.power",
+    "PowerCurve": "models.power",
     "power_scenario": "models.power_simulation",
     "PowerScenario": "models.power_simulation",
     "simulate_power": "models.power_simulation",
+    "SimulatedPower": "models.power_simulation",
     # plots
     "set_theme": "plots.theme",
     "draw_forest": "plots.forest",
@@ -121,11 +125,13 @@ _API: dict[str, str] = {
     "load_studies": "evidence.registry",
     "load_claims": "evidence.registry",
     "compare_with_evidence": "evidence.compare",
+    "EvidenceComparison": "evidence.compare",
     "plot_comparison": "evidence.compare",
     "claims_html": "evidence.compare",
     "compare_hazard_ratios": "evidence.hazards",
     "plot_hazard_comparison": "evidence.hazards",
     "plan_study": "evidence.planning",
+    "StudyPlan": "evidence.planning",
     # report
     "format_odds_ratio_table": "report.formatting",
     "comparison_summary": "report.comparison",
@@ -145,6 +151,7 @@ if TYPE_CHECKING:  # pragma: no cover
         MetaWarning,
         ModelError,
         ModelWarning,
+        PdfError,
         PfpsError,
         PfpsWarning,
     )
@@ -172,11 +179,16 @@ if TYPE_CHECKING:  # pragma: no cover
         label,
         variable_table,
     )
-    from .evidence.compare import claims_html, compare_with_evidence, plot_comparison
+    from .evidence.compare import (
+        EvidenceComparison,
+        claims_html,
+        compare_with_evidence,
+        plot_comparison,
+    )
     from .evidence.effect_sizes import convert_effect, effect_size, smd_by_group
     from .evidence.hazards import compare_hazard_ratios, plot_hazard_comparison
     from .evidence.meta import MetaResult, meta_analysis
-    from .evidence.planning import plan_study
+    from .evidence.planning import StudyPlan, plan_study
     from .evidence.registry import load_claims, load_evidence, load_studies
     from .exposures.dask_exposures import DaskExposures
     from .exposures.sessions import session_exposures
@@ -202,8 +214,13 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .models.pooled import PooledLogisticFit
     from .models.pooling import pool, pool_coefficients
-    from .models.power import power_curve, power_logistic
-    from .models.power_simulation import PowerScenario, power_scenario, simulate_power
+    from .models.power import PowerCurve, PowerResult, power_curve, power_logistic
+    from .models.power_simulation import (
+        PowerScenario,
+        SimulatedPower,
+        power_scenario,
+        simulate_power,
+    )
     from .models.rates import injury_rates
     from .models.tables import additive_formula, odds_ratio_table
     from .plots.distributions import plot_correlations, plot_distributions, plot_missing

@@ -126,3 +126,8 @@ class ClusterError(ConfigError):
 
 class LockedError(PfpsError, RuntimeError):
     """Another run is writing to the same output folder."""
+
+
+class PdfError(PfpsError, RuntimeError):
+    """Chromium could not print a report to PDF (it failed, wrote no PDF, or took too long);
+    the previous PDF, if any, is unchanged."""

@@ -340,6 +340,7 @@ def _report_run(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
             scheduler=args.scheduler,
             retries=args.retries,
+            pdf=True if args.pdf else None,
         )
     except ClusterError as exc:
         print(f"pfps-stats: Dask cluster: {exc}", file=sys.stderr)
@@ -351,6 +352,13 @@ def _report_run(args: argparse.Namespace) -> int:
         print(f"pfps-stats: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     counts = {s: sum(r["status"] == s for r in records) for s in ("success", "cached", "failed")}
+    for record in records:
+        if record.get("pdf_error"):
+            print(
+                f"pfps-stats: {record['name']}: PDF not printed ({record['pdf_error']}); "
+                "the HTML report is fine",
+                file=sys.stderr,
+            )
     print(
         f"{counts['success']} run, {counts['cached']} cached, {counts['failed']} failed; "
         f"index: {config.output_dir / 'index.html'}"
@@ -483,6 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="on Dask, times a job runs again when its worker dies during it (default: "
         "'retries' in reports.yml, else 1); a job that fails on its own is not run again",
+    )
+    r.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write each report as a PDF (<name>.pdf, A4) with headless Chromium, as "
+        "'pdf: true' in reports.yml does; needs Chromium (Debian: apt-get install chromium; "
+        "or PFPS_CHROMIUM=/path/to/chrome); see docs/pdf-reports.md",
     )
     r.set_defaults(func=_report_run)
     return parser

@@ -15,6 +15,10 @@ this machine) or a scheduler's address such as ``tcp://10.0.0.5:8786``; ``pfps-s
 run --scheduler`` overrides it. ``retries`` (default 1) is how many times a job is run again
 on Dask when its worker dies during it. Path parameters are files: a URL (``s3://...``) is
 refused, as pfps_stats's readers open files (mount the bucket and give its path).
+
+``pdf`` (optional, ``true`` or ``false``; default false) also writes each report as a PDF,
+``<name>.pdf`` beside its HTML, printed by headless Chromium (:mod:`pfps_stats.batch.pdf`);
+``pfps-stats report run --pdf`` turns it on whatever ``reports.yml`` says.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ MAX_INT = 2**53
 #: of checking it, whatever YAML aliases make of it.
 MAX_VALUES = 100_000
 
-_TOP_KEYS = ("output_dir", "defaults", "jobs", "timeout", "scheduler", "retries")
+_TOP_KEYS = ("output_dir", "defaults", "jobs", "timeout", "scheduler", "retries", "pdf")
 _DEFAULTS_KEYS = ("parameters",)
 _JOB_KEYS = ("name", "notebook", "parameters", "timeout")
 
@@ -79,14 +83,16 @@ class Job:
 
 @dataclass
 class BatchConfig:
-    """``reports.yml``, checked: its jobs, output folder, and where the jobs run (``scheduler``:
-    None for this machine's process pool, ``"local"`` or a Dask scheduler's address)."""
+    """``reports.yml``, checked: its jobs, output folder, where the jobs run (``scheduler``:
+    None for this machine's process pool, ``"local"`` or a Dask scheduler's address), and
+    whether each report is also written as a PDF (``pdf``)."""
 
     path: Path
     output_dir: Path
     jobs: list[Job]
     scheduler: str | None = None
     retries: int = DEFAULT_RETRIES
+    pdf: bool = False
 
 
 def scheduler_problem(value: Any) -> str | None:
@@ -278,8 +284,8 @@ def load_config(path: str | Path) -> BatchConfig:
         data, see the module's docstring), no jobs, a job without name or notebook, a
         duplicate or reserved name, a missing notebook, a parameter the notebook does not
         declare, a path parameter that is a URL, a timeout that is not a positive number,
-        a ``scheduler`` that is not ``local`` or an address, or ``retries`` that is not a
-        whole number >= 0.
+        a ``scheduler`` that is not ``local`` or an address, ``retries`` that is not a
+        whole number >= 0, or ``pdf`` that is not true or false.
     """
     path = Path(path)
     raw = _read(path)
@@ -305,6 +311,12 @@ def load_config(path: str | Path) -> BatchConfig:
     if problem := retries_problem(retries):
         errors.append(f"retries {problem}")
         retries = DEFAULT_RETRIES
+    pdf = raw.get("pdf")
+    if pdf is None:
+        pdf = False
+    elif not isinstance(pdf, bool):
+        errors.append(f"pdf must be true or false (write each report as a PDF too), not {pdf!r}")
+        pdf = False
 
     jobs: list[Job] = []
     try:
@@ -318,7 +330,7 @@ def load_config(path: str | Path) -> BatchConfig:
         errors.append(str(exc))
     if errors:
         raise ConfigError(f"{path}: " + "; ".join(errors))
-    return BatchConfig(path, base / output_dir, jobs, scheduler, retries)
+    return BatchConfig(path, base / output_dir, jobs, scheduler, retries, pdf)
 
 
 def _defaults(raw: Any, budget: _Budget, errors: list[str]) -> dict[str, Any]:
