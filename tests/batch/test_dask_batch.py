@@ -132,7 +132,8 @@ def _alive(pid: int) -> bool:
 
 # -- the same batch, the same site -------------------------------------------------------------
 
-_RUN_ONLY = ("started", "duration_s", "worker", "attempts")  # what differs from run to run
+#: What differs from run to run.
+_RUN_ONLY = ("started", "duration_s", "worker", "attempts", "changed")
 
 
 def test_dask_writes_the_site_the_process_pool_writes(project, on_dask):

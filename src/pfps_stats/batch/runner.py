@@ -9,6 +9,14 @@ notebook hash, parameters, package versions and files) are unchanged since its l
 not re-run (status "cached"). Each job writes to a temporary file that replaces its previous
 output only on success, so a failed or killed run never destroys the last good report.
 
+This process makes the site (:mod:`pfps_stats.batch.site`): each report gets a header
+(the index, the same analysis for the other subgroups, its PDF, its contents), the index shows
+each report's headline numbers (its notebook's summary record), when it last changed and what
+changed since the last run (each record keeps the SHA-256 of its inputs). Nothing written holds
+a server path: parameters are shown relative to ``reports.yml``'s folder, notebooks get their
+data paths relative to their own folder, papermill's record of paths is cut to file names, and
+errors and log lines are scrubbed (:class:`Scrubber`).
+
 What keeps a nightly run from stopping for good:
 
 - a job fails when it runs longer than its ``timeout`` (nbclient's per-cell timeout, given the
@@ -49,8 +57,15 @@ from typing import Any
 
 from .._exceptions import ConfigError, LockedError
 from . import provenance
-from .config import BatchConfig, Job, data_files, retries_problem, scheduler_problem
-from .site import render_index
+from .config import (
+    PATH_PARAMETERS,
+    BatchConfig,
+    Job,
+    data_files,
+    retries_problem,
+    scheduler_problem,
+)
+from .site import add_navigation, render_index
 
 EXIT_OK, EXIT_JOBS_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -116,13 +131,28 @@ def _write_atomic(text: str, target: Path) -> None:
         raise
 
 
+def _shown(value: Any) -> str:
+    """A provenance value as one line of text (mappings as ``key: value; ...``)."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_shown(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value)
+    return str(value)
+
+
 def _footer(prov: dict) -> str:
+    """The report's provenance, as an expandable table at its end."""
     import html
 
-    items = " · ".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in prov.items())
+    rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_shown(v))}</td></tr>"
+        for k, v in prov.items()
+    )
     return (
-        f'<footer style="margin:2em;color:#666;font-size:.8em;font-family:sans-serif">'
-        f"Provenance · {items}</footer>"
+        '<footer class="pfps-provenance" style="margin:2em;color:#555;font-size:.8em;'
+        'font-family:sans-serif;overflow-wrap:anywhere"><details><summary>Provenance</summary>'
+        f'<table style="border-collapse:collapse;text-align:left">{rows}</table></details>'
+        "</footer>"
     )
 
 
@@ -135,17 +165,165 @@ def _offline(body: str) -> str:
     return _EXTERNAL_SCRIPT.sub("", body)
 
 
-def cache_key(job: Job, common: dict) -> str:
+def cache_key(job: Job, common: dict, inputs: dict | None = None) -> str:
     """SHA-256 of everything a report depends on: data, notebook, parameters, package
-    versions and pfps_stats's own source (which changes while its version number does not)."""
-    inputs = {
-        **{key: provenance.sha256(path) for key, path in data_files(job.parameters).items()},
-        "notebook_sha256": provenance.sha256(job.notebook),
+    versions and pfps_stats's own source (which changes while its version number does not).
+    ``inputs`` (:func:`job_inputs`) spares hashing the files again."""
+    if inputs is None:
+        files = {key: provenance.sha256(path) for key, path in data_files(job.parameters).items()}
+        notebook = provenance.sha256(job.notebook)
+    else:
+        files = {key: inputs[key] for key in data_files(job.parameters)}
+        notebook = inputs["notebook_sha256"]
+    key_inputs = {
+        **files,
+        "notebook_sha256": notebook,
         "parameters": job.parameters,
         "versions": common["versions"],
         "package_sha256": common.get("package_sha256"),
     }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(key_inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def job_inputs(job: Job, common: dict, shown_parameters: dict | None = None) -> dict:
+    """The SHA-256 of each input of a job, stored in its record as ``inputs`` so that the next
+    run can say which one changed: its data files (``data_sha256``, ``log_sha256``,
+    ``injuries_sha256``), ``notebook_sha256``, ``parameters_sha256`` (of the parameters as
+    shown, paths relative to the project), ``versions_sha256`` (the packages' versions) and
+    ``package_sha256`` (pfps_stats's source)."""
+    return {
+        **{key: provenance.sha256(path) for key, path in data_files(job.parameters).items()},
+        "notebook_sha256": provenance.sha256(job.notebook),
+        "parameters_sha256": _digest(
+            job.parameters if shown_parameters is None else shown_parameters
+        ),
+        "versions_sha256": _digest(common["versions"]),
+        "package_sha256": common.get("package_sha256"),
+    }
+
+
+#: What changed, by the keys of :func:`job_inputs` (data files are every other key).
+_INPUT_KINDS = {
+    "notebook_sha256": "notebook",
+    "parameters_sha256": "parameters",
+    "versions_sha256": "versions",
+    "package_sha256": "versions",
+}
+
+
+def changed_inputs(before: Any, now: dict) -> list[str]:
+    """Which inputs differ between two :func:`job_inputs`: some of "data", "notebook",
+    "parameters", "versions" (in that order); [] when ``before`` is not such a record."""
+    if not isinstance(before, dict):
+        return []
+    kinds = set()
+    for key in set(before) | set(now):
+        if before.get(key) != now.get(key):
+            kinds.add(_INPUT_KINDS.get(key, "data"))
+    return [k for k in ("data", "notebook", "parameters", "versions") if k in kinds]
+
+
+def _relative(path: str | Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (with ``..`` when outside it), in / form."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder))).as_posix()
+
+
+def notebook_parameters(job: Job) -> dict:
+    """The parameters given to the job's notebook: its path parameters relative to the
+    notebook's folder (where papermill runs it), so that the executed notebook holds no
+    absolute path."""
+    parameters = dict(job.parameters)
+    for key in PATH_PARAMETERS:
+        if isinstance(parameters.get(key), str):
+            parameters[key] = _relative(parameters[key], job.notebook.parent)
+    return parameters
+
+
+def shown_parameters(job: Job, project: Path) -> dict:
+    """The parameters as the manifest and the index show them: path parameters relative to
+    the project (``reports.yml``'s folder); a file outside it by its name (its SHA-256 is in
+    the record's provenance)."""
+    parameters = dict(job.parameters)
+    for key in PATH_PARAMETERS:
+        value = parameters.get(key)
+        if isinstance(value, str):
+            relative = _relative(value, project)
+            parameters[key] = Path(value).name if relative.startswith("../") else relative
+    return parameters
+
+
+def _install_paths() -> list[tuple[Path, str]]:
+    import sysconfig
+
+    found = [(provenance.PACKAGE_ROOT, "pfps_stats")]
+    paths = sysconfig.get_paths()
+    for key, shown in (
+        ("purelib", "site-packages"),
+        ("platlib", "site-packages"),
+        ("stdlib", "stdlib"),
+    ):
+        if paths.get(key):
+            found.append((Path(paths[key]), shown))
+    return found
+
+
+#: Folders of this installation, and how errors show them.
+_INSTALL_PATHS = _install_paths()
+
+
+class Scrubber:
+    """Takes server paths out of text written to the site: the output folder becomes its name
+    relative to the project, the project folder ".", the user's home "~", pfps_stats's
+    folder "pfps_stats" and Python's library folders "site-packages" and "stdlib"."""
+
+    def __init__(self, project: Path, output_dir: Path):
+        project, output_dir = Path(project), Path(output_dir)
+        relative = _relative(output_dir, project)
+        shown_out = output_dir.name if relative.startswith("..") else relative
+        pairs: dict[str, str] = {}
+        for path, shown in ((output_dir, shown_out), (project, ".")):
+            for form in (str(path), os.path.abspath(path), str(_resolved(path))):
+                pairs.setdefault(form, shown)
+        # where Python and pfps_stats are installed: tracebacks and warnings name them
+        for path, shown in _INSTALL_PATHS:
+            for form in (str(path), str(_resolved(path))):
+                pairs.setdefault(form, shown)
+        home = os.path.expanduser("~")
+        if home not in ("", "/", "~"):
+            for form in (home, str(_resolved(Path(home)))):
+                pairs.setdefault(form, "~")
+        forms = sorted((f for f in pairs if len(f) > 1), key=len, reverse=True)
+        self._pairs = pairs
+        # a path ends where a name's characters end: /tmp/x is not taken out of /tmp/xy
+        self._pattern = (
+            re.compile("|".join(f"(?:{re.escape(f)})(?![\\w.-])" for f in forms)) if forms else None
+        )
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not isinstance(text, str):
+            return text
+        return self._pattern.sub(lambda m: self._pairs[m.group(0)], text)
+
+    def tree(self, value: Any) -> Any:
+        """``value`` with every text in it (in lists and dicts too) scrubbed."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.tree(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.tree(v) for v in value]
+        return value
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
 
 
 def _seconds(value: float) -> str:
@@ -194,6 +372,8 @@ def _execute(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbconvert import HTMLExporter
 
+    from ..report import notebook_summary
+
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     deadline = time.monotonic() + job.timeout
@@ -207,6 +387,7 @@ def _execute(
         "duration_s": None,
         "error": None,
         "cache_key": cache_key(job, common),
+        "summary": None,
     }
     prov = {
         **{key: provenance.sha256(path) for key, path in data_files(job.parameters).items()},
@@ -230,7 +411,7 @@ def _execute(
                 papermill.execute_notebook(
                     str(job.notebook),
                     str(executed),
-                    parameters=job.parameters,
+                    parameters=notebook_parameters(job),
                     kernel_name="python3",
                     km=km,
                     cwd=str(job.notebook.parent),
@@ -242,11 +423,14 @@ def _execute(
                     extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
                 )
                 nb = nbformat.read(executed, as_version=4)
+                _forget_paths(nb, job)
+                nbformat.write(nb, executed)
                 for key, value in provenance.notebook_provenance(nb).items():
                     prov.setdefault(key, value)  # the runner's own entries stay as they are
+                record["summary"] = notebook_summary(nb)
                 body, _ = HTMLExporter(
                     exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-                ).from_notebook_node(nb)
+                ).from_notebook_node(nb, resources={"metadata": {"name": job.name}})
                 body = _offline(body).replace("</body>", _footer(prov) + "</body>")
                 html_tmp = Path(tmp) / f"{job.name}.html"
                 html_tmp.write_text(body, encoding="utf-8")
@@ -272,6 +456,21 @@ def _execute(
         shutil.rmtree(sockets, ignore_errors=True)
     record["duration_s"] = round(time.perf_counter() - t0, 2)
     return record
+
+
+def _forget_paths(nb: Any, job: Job) -> None:
+    """Take the server's paths out of what papermill records in an executed notebook
+    (``metadata.papermill``: the input and output notebooks' paths): file names remain."""
+    meta = nb.metadata.get("papermill")
+    if not isinstance(meta, dict):
+        return
+    if "input_path" in meta:
+        meta["input_path"] = job.notebook.name
+    if "output_path" in meta:
+        meta["output_path"] = f"{job.name}.ipynb"
+    for key in ("cwd", "working_directory"):
+        if key in meta:
+            meta[key] = "."
 
 
 def _keep_last_good(record: dict, output_dir: Path) -> dict:
@@ -568,6 +767,10 @@ def _well_formed(record: Any) -> bool:
         and isinstance(record.get("error"), str | None)
         and isinstance(record.get("notebook", ""), str)
         and isinstance(record.get("cache_key"), str | None)
+        and isinstance(record.get("summary"), dict | None)
+        and isinstance(record.get("inputs"), dict | None)
+        and isinstance(record.get("changed"), str | None)
+        and record.get("pdf") in (None, f"{record['name']}.pdf")
         and (
             duration is None
             or (isinstance(duration, int | float) and not isinstance(duration, bool))
@@ -617,6 +820,204 @@ def common_provenance(config: BatchConfig) -> dict:
     }
 
 
+def _pdf_module() -> Any:
+    """:mod:`pfps_stats.batch.pdf`, imported when a run writes PDFs (None when absent)."""
+    try:
+        from . import pdf
+    except ImportError:
+        return None
+    return pdf
+
+
+def _pdf_printer(pdf: bool) -> Any:
+    """The module that prints PDFs when ``pdf`` (None when not).
+
+    Raises
+    ------
+    ConfigError
+        When PDFs are asked for and no Chromium is found (or the PDF module is missing).
+    """
+    if not pdf:
+        return None
+    module = _pdf_module()
+    if module is None:
+        raise ConfigError(
+            "pdf: true needs pfps_stats.batch.pdf, which this installation lacks: update "
+            "pfps_stats, or leave pdf out of reports.yml (and --pdf off)"
+        )
+    if module.find_chromium() is None:
+        raise ConfigError(
+            "pdf: true (or --pdf) prints each report with headless Chromium, and none was "
+            "found: install Debian's chromium (apt-get install chromium) or set PFPS_CHROMIUM "
+            "to its path; or leave pdf off. Nothing was run"
+        )
+    return module
+
+
+class _Site:
+    """What the runner does on its own side for the site: each job's record made ready for
+    the manifest (paths relative to the project, errors without server paths, its inputs,
+    when its output changed), each report's header, PDFs, and what changed since the last
+    run."""
+
+    def __init__(
+        self,
+        config: BatchConfig,
+        common: dict,
+        previous: dict[str, dict],
+        say: Callable[[str], None],
+        printer: Any,
+        scrub: Scrubber,
+    ):
+        self.config = config
+        self.out = config.output_dir
+        self.project = config.path.parent.resolve()
+        self.scrub = scrub
+        self.common = common
+        self.previous = previous
+        self.say = say
+        self.printer = printer
+        self.jobs = {job.name: job for job in config.jobs}
+        self.known = {n: r for n, r in previous.items() if n in self.jobs}
+        self.inputs: dict[str, dict] = {}
+        self.changes: list[dict] = []
+
+    def inputs_of(self, job: Job) -> dict:
+        if job.name not in self.inputs:
+            self.inputs[job.name] = job_inputs(
+                job, self.common, shown_parameters(job, self.project)
+            )
+        return self.inputs[job.name]
+
+    def relative(self, path: Path) -> str:
+        relative = _relative(path, self.project)
+        return Path(path).name if relative.startswith("../") else relative
+
+    def is_cached(self, job: Job, force: bool) -> bool:
+        """Whether ``job`` is served from the cache; when not, why it runs goes in
+        :attr:`changes`."""
+        before = self.previous.get(job.name)
+        inputs = self.inputs_of(job)
+        key = cache_key(job, self.common, inputs)
+        ok = bool(before) and before.get("status") in ("success", "cached")
+        there = (self.out / f"{job.name}.html").exists()
+        if not force and ok and before.get("cache_key") == key and there:
+            return True
+        change: dict[str, Any] = {"name": job.name}
+        changed = changed_inputs(before.get("inputs"), inputs) if before else []
+        if before is None:
+            change["why"] = "new"
+        elif changed:
+            change.update(why="inputs", inputs=changed)
+        elif force:
+            change["why"] = "forced"
+        elif not ok:
+            change["why"] = "failed-before"
+        elif before.get("cache_key") != key:
+            change.update(why="inputs", inputs=[])
+        else:
+            change["why"] = "missing"
+        self.changes.append(change)
+        return False
+
+    def cached(self, job: Job) -> dict:
+        """The record of a job served from the cache: its last record, as of now."""
+        before = self.previous[job.name]
+        record = {**before, "status": "cached", "duration_s": 0.0, "error": None}
+        record.pop("pdf_error", None)
+        record.update(
+            parameters=shown_parameters(job, self.project),
+            notebook=self.relative(job.notebook),
+            inputs=self.inputs_of(job),
+            changed=before.get("changed") or before.get("started"),
+            summary=before.get("summary"),
+            pdf=self._pdf_kept(job.name, before),
+        )
+        self.known[job.name] = record
+        return record
+
+    def _pdf_kept(self, name: str, before: dict | None) -> str | None:
+        pdf = f"{name}.pdf"
+        if before and before.get("pdf") == pdf and (self.out / pdf).is_file():
+            return pdf
+        return None
+
+    def settle(self, record: dict) -> None:
+        """Make a record of this run ready, in place, as it arrives: and for a success, give
+        its report a header and print its PDF."""
+        name = record["name"]
+        job = self.jobs.get(name)
+        before = self.previous.get(name)
+        if job is not None:
+            record["parameters"] = shown_parameters(job, self.project)
+            record["notebook"] = self.relative(job.notebook)
+            record["inputs"] = self.inputs_of(job)
+        if record.get("error"):
+            record["error"] = self.scrub(record["error"])
+        record.pop("pdf_error", None)
+        if record["status"] == "success":
+            record["changed"] = datetime.now(UTC).isoformat(timespec="seconds")
+            record["pdf"] = None
+            self.known[name] = record
+            self.navigate(record)
+            if self.printer is not None:
+                self.print_pdf(record)
+        else:
+            kept = record.get("output") is not None and before is not None
+            record["changed"] = (before.get("changed") or before.get("started")) if kept else None
+            record["summary"] = before.get("summary") if kept else None
+            record["pdf"] = self._pdf_kept(name, before) if kept else None
+            self.known[name] = record
+
+    def print_pdf(self, record: dict) -> None:
+        """Print the record's report to ``<name>.pdf``; a failure is the record's
+        ``pdf_error`` (the report stays a success), and the PDF kept is the last good one."""
+        name = record["name"]
+        try:
+            self.printer.write_pdf(self.out / f"{name}.html", self.out / f"{name}.pdf")
+        except Exception as exc:  # PdfError, a missing Chromium, a full disk: the job stands
+            reason = self.scrub(f"{type(exc).__name__}: {exc}")
+            record["pdf_error"] = reason
+            record["pdf"] = f"{name}.pdf" if (self.out / f"{name}.pdf").is_file() else None
+            self.say(f"pdf      {name}: not printed ({reason})")
+        else:
+            record["pdf"] = f"{name}.pdf"
+            self.say(f"pdf      {name}")
+
+    def navigate(self, record: dict, records: list[dict] | None = None) -> None:
+        """Give the record's report its header (index, other subgroups, PDF, contents),
+        rewritten only when it changes."""
+        target = self.out / f"{record['name']}.html"
+        try:
+            page = target.read_text(encoding="utf-8")
+        except OSError:  # gone, or unreadable: nothing to add a header to
+            return
+        shown = records if records is not None else list(self.known.values())
+        pdf = record.get("pdf") if (self.out / str(record.get("pdf"))).is_file() else None
+        updated = add_navigation(
+            page, record["name"], shown, pdf=pdf, exists=lambda f: (self.out / f).is_file()
+        )
+        if updated != page:
+            try:
+                _write_atomic(updated, target)
+            except OSError as exc:  # the report stays as it was, without its new header
+                self.say(f"could not add the header to {target.name}: {exc}")
+
+    def finish(self, ordered: list[dict], run: dict[str, dict]) -> list[dict]:
+        """At the end of the run: PDFs of cached reports that have none, every report's header
+        refreshed (new siblings, PDFs), and the records scrubbed of server paths."""
+        ordered = [self.scrub.tree(r) for r in ordered]
+        for record in ordered:
+            if record.get("output"):
+                self.navigate(record, ordered)
+        if self.printer is not None:
+            for record in ordered:
+                if record["name"] in run and record["status"] == "cached" and not record.get("pdf"):
+                    self.print_pdf(record)
+                    self.navigate(record, ordered)
+        return ordered
+
+
 def run_batch(
     config: BatchConfig,
     only: str | None = None,
@@ -626,6 +1027,7 @@ def run_batch(
     progress: bool = True,
     scheduler: str | None = None,
     retries: int | None = None,
+    pdf: bool | None = None,
 ) -> tuple[int, list[dict]]:
     """Run the jobs of ``config`` (or just ``only``) and write index.html and manifest.json.
 
@@ -637,6 +1039,16 @@ def run_batch(
     touched. On Dask, a job whose worker dies during it is run again up to ``retries`` times
     (default: ``config.retries``, 1); see :mod:`pfps_stats.batch.dask_executor`. Either way
     the reports, the manifest and the index are written here, by this process.
+
+    Each report gets a header (the index, the same analysis for the other subgroups, its PDF,
+    a table of contents), refreshed for every report at the end of the run. With ``pdf``
+    (default: ``config.pdf``), each report is also printed to ``<name>.pdf`` with headless
+    Chromium (:mod:`pfps_stats.batch.pdf`); a report that cannot be printed stays a success,
+    with the reason in its record's ``pdf_error``.
+
+    Nothing written holds a server path: parameters are shown relative to ``reports.yml``'s
+    folder, notebooks get their data paths relative to their own folder, and errors and log
+    lines have the project folder as ".", the output folder by its name and the home as "~".
 
     Every line of progress also goes to ``reports/logs/run-<time>.log``. SIGTERM or SIGHUP
     stop the run (SystemExit, code 128 + the signal): workers and kernels are stopped (on a
@@ -650,16 +1062,16 @@ def run_batch(
     exit_code : int
         0 when every job succeeded (or was cached), 1 when any failed.
     records : list of dict
-        The manifest records of every job of the config (jobs not run keep their record).
+        The manifest records of the jobs run (or cached) by this run.
 
     Raises
     ------
     ConfigError
         When ``only`` names no job, the output folder cannot be created or written
         (read-only, full disk; the message names the folder), ``scheduler`` is not an
-        address, or ``retries`` is given without a scheduler; and when the scheduler cannot
-        be reached or has no workers, or its workers cannot see a job's files or run other
-        package versions (nothing was run; see
+        address, or ``retries`` is given without a scheduler; when PDFs are asked for and no
+        Chromium is found; and when the scheduler cannot be reached or has no workers, or its
+        workers cannot see a job's files or run other package versions (nothing was run; see
         :class:`~pfps_stats.batch.dask_executor.DaskCluster`).
     LockedError
         When another run holds the output folder's lock.
@@ -677,7 +1089,9 @@ def run_batch(
         raise ConfigError(f"scheduler {problem}")
     if retries is not None and (problem := retries_problem(retries)):
         raise ConfigError(f"retries {problem}")
+    printer = _pdf_printer(bool(getattr(config, "pdf", False)) if pdf is None else bool(pdf))
     out = config.output_dir
+    scrub = Scrubber(config.path.parent.resolve(), out)
     with ExitStack() as stack:
         cluster = None
         if scheduler is not None:
@@ -699,7 +1113,7 @@ def run_batch(
 
         def say(text: str) -> None:
             try:
-                log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}\n")
+                log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {scrub(text)}\n")
                 log.flush()
             except OSError:  # a full disk: the run goes on, and its end reports the folder
                 pass
@@ -711,33 +1125,45 @@ def run_batch(
                 say(f"removed {removed} temporary file(s) left by an interrupted run")
             _probe(out)  # a read-only folder or a full disk stops the run before any job
         previous = _previous(out, say)
+        site = _Site(config, common, previous, say, printer, scrub)
         try:
-            records = _run_jobs(
-                config, selected, previous, common, workers, force, progress, say, cluster
-            )
+            records = _run_jobs(config, selected, site, workers, force, progress, cluster)
         except BaseException as exc:
             say(f"stopped by {_cause(exc)}: workers and kernels stopped, manifest not rewritten")
             raise
         ordered = [records.get(j.name) or previous.get(j.name) for j in config.jobs]
         ordered = [r for r in ordered if r is not None]
+        ordered = site.finish(ordered, records)
         manifest = {
-            "config": str(config.path),
+            "config": site.relative(config.path),
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             **common,
             "executor": cluster.describe() if cluster is not None else {"kind": "process pool"},
+            "changes": site.changes,
             "jobs": ordered,
         }
+        manifest = scrub.tree(manifest)
+        index = render_index(
+            ordered, {k: v for k, v in manifest.items() if k != "jobs"}, changes=site.changes
+        )
         with _writing(out):
             _write_atomic(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
-            _write_atomic(render_index(ordered, common), out / "index.html")
+            _write_atomic(index, out / "index.html")
         failed = [r["name"] for r in records.values() if r["status"] == "failed"]
         say(f"done: {len(records) - len(failed)} ok, {len(failed)} failed")
-    return (EXIT_JOBS_FAILED if failed else EXIT_OK), list(records.values())
+    by_name = {r["name"]: r for r in ordered}
+    return (EXIT_JOBS_FAILED if failed else EXIT_OK), [by_name[n] for n in records]
 
 
 @contextmanager
-def _outcomes(total: int, progress: bool, say: Callable[[str], None]):
-    """Yield ``show(record)``: each finished job's line goes to the log and to the terminal
+def _outcomes(
+    total: int,
+    progress: bool,
+    say: Callable[[str], None],
+    settle: Callable[[dict], None] = lambda record: None,
+):
+    """Yield ``show(record)``: each finished job's record is settled (on this process: its
+    paths, its report's header and PDF), and its line goes to the log and to the terminal
     (under a progress bar of ``total`` jobs when ``progress``)."""
     bar = None
     if progress:
@@ -746,6 +1172,7 @@ def _outcomes(total: int, progress: bool, say: Callable[[str], None]):
         bar = tqdm(total=total, desc="reports", unit="job")
 
     def show(record: dict) -> None:
+        settle(record)
         line = f"{record['status']:<8} {record['name']} ({record['duration_s'] or 0:.1f} s)" + (
             f" {record['error']}" if record["error"] else ""
         )
@@ -766,47 +1193,39 @@ def _outcomes(total: int, progress: bool, say: Callable[[str], None]):
 def _run_jobs(
     config: BatchConfig,
     selected: list[Job],
-    previous: dict[str, dict],
-    common: dict,
+    site: _Site,
     workers: int | None,
     force: bool,
     progress: bool,
-    say: Callable[[str], None],
     cluster: Any = None,
 ) -> dict[str, dict]:
     """Run the jobs that are not cached, in a pool of workers or on ``cluster`` (a
     :class:`~pfps_stats.batch.dask_executor.DaskCluster`); their records by name. Cached
     jobs never reach the workers."""
     out = config.output_dir
+    say = site.say
     records: dict[str, dict] = {}
     to_run = []
     for job in selected:
-        before = previous.get(job.name)
-        if (
-            not force
-            and before
-            and before.get("status") in ("success", "cached")
-            and before.get("cache_key") == cache_key(job, common)
-            and (out / f"{job.name}.html").exists()
-        ):
-            records[job.name] = {**before, "status": "cached", "duration_s": 0.0, "error": None}
+        if site.is_cached(job, force):
+            records[job.name] = site.cached(job)
             say(f"cached   {job.name}")
         else:
             to_run.append(job)
     cached = len(selected) - len(to_run)
     if cluster is not None:
         # the cluster is started (LocalCluster) and checked only when a job needs it
-        where = cluster.prepare(to_run, common, workers) if to_run else cluster.label
+        where = cluster.prepare(to_run, site.common, workers) if to_run else cluster.label
         say(f"running {len(to_run)} job(s) {where}; {cached} cached")
         if to_run:
-            with _outcomes(len(to_run), progress, say) as show:
-                records.update(cluster.run(to_run, out, common, show, say))
+            with _outcomes(len(to_run), progress, say, site.settle) as show:
+                records.update(cluster.run(to_run, out, site.common, show, say))
         return records
     workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
     say(f"running {len(to_run)} job(s) in {workers} worker(s); {cached} cached")
     if to_run:
-        with _outcomes(len(to_run), progress, say) as show:
-            records.update(_run_in_pool(to_run, out, common, workers, show))
+        with _outcomes(len(to_run), progress, say, site.settle) as show:
+            records.update(_run_in_pool(to_run, out, site.common, workers, show))
     return records
 
 
