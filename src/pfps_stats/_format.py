@@ -52,13 +52,32 @@ def estimate_ci(value: float, low: float, high: float, digits: int = 2, sep: str
 
 
 def p_value(p: float, *, prefix: bool = False) -> str:
-    """``"<0.001"`` or three decimals (``"0.012"``); with ``prefix``, ``"p<0.001"`` or
-    ``"p=0.012"``. Never ``"0.000"``."""
+    """A p-value as journals print it: ``"<0.001"``; otherwise two significant digits
+    (``"0.012"``, ``"0.046"``, ``"0.53"``, ``"0.10"``); ``">0.99"`` for values that would
+    round to 1. With ``prefix``, ``"p<0.001"``, ``"p=0.012"``, ``"p>0.99"``. Never ``"0.000"``
+    or ``"1.0"``; missing is ``"-"``."""
     if _missing(p):
         return "-"
+    p = float(p)
     if p < 0.001:
-        return "p<0.001" if prefix else "<0.001"
-    return f"p={p:.3f}" if prefix else f"{p:.3f}"
+        text, sign = "0.001", "<"
+    elif p >= 0.995:
+        text, sign = "0.99", ">"
+    else:
+        text, sign = _two_significant(p), "="
+    if prefix:
+        return f"p{sign}{text}"
+    return text if sign == "=" else sign + text
+
+
+def _two_significant(p: float) -> str:
+    """``p`` (0.001 <= p < 0.995) with two significant digits, trailing zeros kept: 0.0995
+    is "0.10", not "0.1" or "0.100"."""
+    decimals = 1 - math.floor(math.log10(p))
+    rounded = round(p, decimals)
+    if rounded >= 10 ** (math.floor(math.log10(p)) + 1):  # 0.0995 -> 0.100: one digit less
+        decimals -= 1
+    return f"{p:.{decimals}f}"
 
 
 def count(k: float, min_cell: int | None = None) -> str:
@@ -340,5 +359,19 @@ class FitDisplay:
         return self._header() + "\n" + self.summary_frame().to_string(index=False)
 
     def _repr_html_(self) -> str:
-        table = self.summary_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        frame = self.summary_frame()
+        table = frame.to_html(
+            index=False,
+            float_format=lambda v: f"{v:.4g}",
+            formatters={c: p_value for c in frame.columns if is_p_column(c)},
+        )
         return fit_html(self._header(), self.notes, table)
+
+
+def is_p_column(name) -> bool:
+    """Whether a table's column holds p-values, to be written as :func:`p_value` does:
+    ``p``, ``p_value``, ``q_p``, ``p_uni``, ``p_multi``, ``difference_p``, ``local_p``,
+    ``hosmer_lemeshow_p`` (a name that is ``p``, starts with ``p_`` or ends with ``_p``)."""
+    if not isinstance(name, str):
+        return False
+    return name == "p" or name.startswith("p_") or name.endswith("_p")

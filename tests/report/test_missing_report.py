@@ -191,9 +191,10 @@ def test_settings_table_and_record_say_how_the_imputation_was_made(imputed):
     assert value["seed"] == "7"
     assert value["method"] == "predictive mean matching (pmm)"
     assert value["imputed variables (values imputed)"] == (
-        "q_angle_deg (3), knee_ext_strength_nmkg (20)"
-    )
-    assert "pfp" in value["predictors"]
+        "Q angle (q_angle_deg): 3; Knee extension strength (knee_ext_strength_nmkg): 20"
+    ), "each variable by its label, with its name beside it"
+    assert "Patellofemoral pain" in value["predictors"], "the outcome predicts (by its label)"
+    assert "_" not in value["predictors"], "labels, not field names"
     assert "statsmodels" in value["engine"]
     record = report.imputation_settings(imputed)
     assert json.loads(json.dumps(record)) == record, "JSON as it is"
@@ -205,7 +206,7 @@ def test_small_imputed_counts_are_hidden_in_settings_and_diagnostics(imputed):
     record = report.imputation_settings(imputed, min_cell=5)
     assert record["imputed"] == {"q_angle_deg": "<5", "knee_ext_strength_nmkg": 20}
     table = report.imputation_settings_table(imputed, min_cell=5)
-    assert "q_angle_deg (<5)" in table["value"].tolist()[6]
+    assert "Q angle (q_angle_deg): <5" in table["value"].tolist()[6]
     diagnostics = report.imputation_diagnostics(imputed, min_cell=5).set_index("variable")
     q = diagnostics.loc["q_angle_deg"]
     assert q["n_imputed"] == "<5"

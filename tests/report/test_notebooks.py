@@ -50,8 +50,8 @@ def test_reports_show_no_identifier_row_or_value(rendered):
 def test_risk_factor_report_shows_complete_cases_beside_imputation(rendered):
     _, pages = rendered
     html = pages["rf"]
-    assert "multiple imputation (m=20" in html
-    assert "complete cases (n=" in html
+    assert "Multiple imputation (m=20" in html
+    assert "Complete cases (n=" in html
     assert "Barnard-Rubin" in html, "the pooled interval is named"
     assert "imputation settings" in html.lower()
 

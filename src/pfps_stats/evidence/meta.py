@@ -328,15 +328,24 @@ class MetaResult:
         ]
         return pd.Series({key: getattr(self, key) for key in keys})
 
-    def _repr_html_(self) -> str:
-        """The result as HTML for Jupyter: a header, a one-row summary with readable names
-        (estimate and CI, prediction interval, p, τ² with its CI, I², Q with its p-value) and
-        the studies' table."""
+    def summary_table(self) -> pd.DataFrame:
+        """The pooled result as one row for a report, with readable names and text cells:
+        studies pooled (k), estimate and CI, prediction interval, p, τ² with its CI, I², Q
+        (with its df) and its p-value; p-values as journals print them ("<0.001", "0.012"),
+        "-" where k = 1 gives none.
+
+        Returns
+        -------
+        DataFrame
+            One row; columns "k", "Estimate (95% CI)", "95% prediction interval", "p",
+            "τ² (95% CI)", "I² (%)", "Q (k - 1 df)", "Q p-value" (the level as the result's).
+        """
         pct = f"{self.level:.0%}"
-        summary = pd.DataFrame(
+        return pd.DataFrame(
             [
                 {
-                    f"estimate ({pct} CI)": estimate_ci(self.estimate, self.ci_low, self.ci_high),
+                    "k": str(self.k),
+                    f"Estimate ({pct} CI)": estimate_ci(self.estimate, self.ci_low, self.ci_high),
                     f"{pct} prediction interval": (
                         f"{number(self.pi_low)} to {number(self.pi_high)}" if self.k > 1 else "-"
                     ),
@@ -350,13 +359,20 @@ class MetaResult:
                 }
             ]
         )
+
+    def _repr_html_(self) -> str:
+        """The result as HTML for Jupyter: a header, the one-row :meth:`summary_table` and
+        the studies' table."""
+        pct = f"{self.level:.0%}"
+        summary = self.summary_table()
         studies = self.summary_frame().rename(
             columns={
-                "label": "study",
-                "yi": "effect",
-                "ci_low": f"{pct} CI low",
-                "ci_high": f"{pct} CI high",
-                "weight": "weight (%)",
+                "label": "Study",
+                "yi": "Effect",
+                "se": "SE",
+                "ci_low": f"{pct} CI lower",
+                "ci_high": f"{pct} CI upper",
+                "weight": "Weight (%)",
             }
         )
         header = (
@@ -581,7 +597,7 @@ class MetaResult:
             "ci_low": tf(self.ci_low),
             "ci_high": tf(self.ci_high),
             "series": (
-                f"pooled ({self.method}): tau² = {self.tau2:.3g}, I² = {self.i2:.0f}%"
+                f"pooled ({self.method}): τ² = {self.tau2:.3g}, I² = {self.i2:.0f}%"
                 if self.k > 1
                 else "one study: no pooling"
             ),
@@ -596,7 +612,6 @@ class MetaResult:
             log_scale=exponentiate,
             null=tf(0.0),
             xlabel=xlabel or ("Ratio (95% CI)" if exponentiate else "Effect size (95% CI)"),
-            legend_outside=True,
         )
 
 

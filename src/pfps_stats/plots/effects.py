@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import PercentFormatter
 
 from .._checks import check_level
 from ..cohort.variables import label
-from .theme import PALETTE, get_axes
+from .theme import PALETTE, get_axes, percent_formatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -107,7 +106,7 @@ def plot_effect(
         sns.rugplot(x=x, ax=ax, color="0.3", height=0.03, alpha=0.3)
     ax.set_xlabel(label(variable))
     ax.set_ylabel(f"Predicted risk of PFP ({level:.0%} CI)")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_ylim(0, min(1.0, ax.get_ylim()[1]))  # a risk never exceeds 100%
     if by is not None:
         ax.legend(fontsize="small")

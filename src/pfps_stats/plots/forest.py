@@ -18,7 +18,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from .._format import n_events
 from ..models.logistic import LogisticFit
 from ..models.pooled import PooledLogisticFit
-from .theme import get_axes, series_colour
+from .theme import get_axes, legend_below, series_colour
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -62,7 +62,7 @@ def draw_forest(
     annotation_title : str, optional
         Heading of the annotation column.
     legend_outside : bool
-        Legend to the right of the Axes (else where it covers least).
+        Legend to the right of the Axes (else under it, below the x label).
 
     Returns
     -------
@@ -175,8 +175,9 @@ def draw_forest(
     if ax.get_legend_handles_labels()[0]:
         if legend_outside and not has_notes:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-        else:
-            ax.legend(loc="best", fontsize="small", frameon=True)
+        else:  # under the axes: it covers no estimate
+            names = ax.get_legend_handles_labels()[1]
+            legend_below(ax, ncol=2 if len(names) > 1 and sum(map(len, names)) <= 45 else 1)
     return ax
 
 

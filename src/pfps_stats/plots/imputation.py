@@ -34,8 +34,9 @@ _GRID = 256
 #: The y-axis reaches this multiple of the tallest line, bar or row, so that the legend (upper
 #: right) sits above the data.
 _HEADROOM = 1.4
-#: Panels per row of :func:`plot_imputation_diagnostics`.
-_COLUMNS = 3
+#: Panels per row of :func:`plot_imputation_diagnostics`: two, so that the figure is read at
+#: its own size on an 800 px report page.
+_COLUMNS = 2
 
 OBSERVED, IMPUTED = "observed", "imputed"
 
@@ -102,9 +103,9 @@ def _legend_texts(n_observed: int, m: int, n_imputed: int) -> tuple[str, str]:
 
 
 def _title(imputed: ImputedCohort, variable: str) -> str:
-    title = f"{label(variable, unit=False)}: observed and imputed"
+    title = label(variable, unit=False)  # the figure's title says "observed and imputed"
     if variable == "bmi" and str(imputed.settings.get("bmi", "")).startswith("derived"):
-        title += "\n(imputed values derived from imputed height and mass)"
+        title += "\n(imputed via height and mass)"
     return title
 
 
@@ -281,7 +282,7 @@ def plot_imputation_diagnostics(
     variables: str | Sequence[str] | None = None,
     axes=None,
 ) -> np.ndarray:
-    """One :func:`plot_imputed` panel per imputed variable, on a grid of up to three panels a
+    """One :func:`plot_imputed` panel per imputed variable, on a grid of up to two panels a
     row.
 
     Parameters
@@ -329,7 +330,7 @@ def plot_imputation_diagnostics(
         fig, grid = plt.subplots(
             nrows,
             ncols,
-            figsize=(5.6 * ncols, 3.9 * nrows),
+            figsize=(4.6 * ncols, 3.7 * nrows),
             squeeze=False,
             layout="constrained",
         )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.ticker import PercentFormatter
 
 from ..models.performance import calibration, roc_auc, roc_curve
-from .theme import PALETTE, get_axes
+from .theme import PALETTE, get_axes, legend_below, percent_formatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -21,7 +20,8 @@ def plot_calibration(
 ) -> Axes:
     """Observed against predicted risk: grouped by deciles of predicted risk (with Wilson 95%
     CIs), a lowess curve, the ideal line, and, when ``curve`` is given, the bias-corrected
-    curve of :func:`~pfps_stats.calibrate_bootstrap`::
+    curve of :func:`~pfps_stats.calibrate_bootstrap`; the legend is under the axes (it covers
+    no point and no neighbouring panel)::
 
         curve = ps.calibrate_bootstrap(fit, n_boot=200, seed=1)
         ps.plot_calibration(fit, curve=curve)
@@ -77,16 +77,17 @@ def plot_calibration(
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_xlabel("Predicted risk of PFP")
     ax.set_ylabel("Observed proportion with PFP")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
+    legend_below(ax, ncol=2)
     return ax
 
 
 def plot_roc(fit: LogisticFit, ax: Axes | None = None) -> Axes:
-    """The ROC curve of the fitted risks, with AUC and its DeLong 95% CI in the legend.
+    """The ROC curve of the fitted risks, with AUC and its DeLong 95% CI in the legend (under
+    the axes: it covers no part of the curve).
 
     Returns
     -------
@@ -112,5 +113,5 @@ def plot_roc(fit: LogisticFit, ax: Axes | None = None) -> Axes:
     ax.set_aspect("equal")
     ax.set_xlabel("1 - specificity (false-positive rate)")
     ax.set_ylabel("Sensitivity (true-positive rate)")
-    ax.legend(loc="lower right", fontsize="small")
+    legend_below(ax)
     return ax

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import PercentFormatter
 
 from ..models.power import power_logistic
-from .theme import PALETTE, get_axes
+from .theme import PALETTE, get_axes, legend_below, percent_formatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -221,12 +220,12 @@ def plot_power_curve(
         )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, max(float(np.max(n)), n_required) * 1.02)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(percent_formatter())
     xlabel = "Runners recruited (n)"
     if kwargs["dropout"] > 0:
         xlabel += f", before {kwargs['dropout']:.0%} drop-out"
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Power")
     ax.set_title(f"Two-sided alpha {kwargs['alpha']:g}", fontsize="medium", loc="left")
-    ax.legend(loc="lower right", fontsize="small")
+    legend_below(ax)
     return ax

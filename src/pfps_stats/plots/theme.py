@@ -66,3 +66,58 @@ def get_axes(ax: Axes | None) -> Axes:
             f"{type(ax).__name__}"
         )
     return ax
+
+
+def legend_below(ax: Axes, *, ncol: int = 1, **kwargs):
+    """The legend of ``ax`` under its x-axis label, centred and without a frame, so that it
+    covers no data and runs under no neighbouring panel.
+
+    The drop below the axes is worked out in points from the current theme (tick length and
+    padding, tick-label and axis-label sizes), so it holds for any size of axes; set the x
+    label before calling. A figure with constrained layout (or saved with
+    ``bbox_inches="tight"``) makes room for it.
+
+    Returns
+    -------
+    Legend
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.transforms import ScaledTranslation
+
+    rc = plt.rcParams
+
+    def points(size) -> float:
+        return FontProperties(size=size).get_size_in_points()
+
+    drop = rc["xtick.major.size"] + rc["xtick.major.pad"] + 1.3 * points(rc["xtick.labelsize"])
+    xlabel = ax.get_xlabel()
+    if xlabel:
+        lines = xlabel.count("\n") + 1
+        drop += rc["axes.labelpad"] + 1.3 * points(rc["axes.labelsize"]) * lines
+    shift = ScaledTranslation(0, -(drop + 4) / 72, ax.figure.dpi_scale_trans)
+    options = {"fontsize": "small", "frameon": False} | kwargs
+    return ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=ax.transAxes + shift,
+        ncol=ncol,
+        **options,
+    )
+
+
+def percent_formatter():
+    """Tick labels for proportions as percentages with the digits they need: 0.05 reads
+    "5%", 0.025 "2.5%" (never "2%" for 2.5%, as a fixed number of decimals would).
+
+    Returns
+    -------
+    matplotlib.ticker.PercentFormatter
+        For proportions (1 is 100%).
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    class _Percent(PercentFormatter):
+        def format_pct(self, x, display_range):
+            return f"{round(self.convert_to_pct(x), 6):g}{self.symbol}"
+
+    return _Percent(1.0)

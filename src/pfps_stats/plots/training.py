@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohort.variables import OUTCOME
-from .theme import PALETTE, get_axes
+from .theme import PALETTE, get_axes, legend_below
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -227,7 +227,7 @@ def plot_weeks_before_onset(
     ax.set_xlabel("Weeks before PFP onset")
     ax.set_ylabel("Weekly distance (km)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return ax
 
 

@@ -10,6 +10,7 @@ Imports from every layer below it (cohort, models, plots, evidence); the batch i
 
 from .comparison import comparison_summary
 from .display import attempt, link, notes, quiet_warnings, show, synthetic_banner
+from .figures import effects_figure, figure_html, performance_figures, side_by_side
 from .formatting import (
     format_count,
     format_count_percent,
@@ -20,6 +21,7 @@ from .formatting import (
     format_p_value,
     suppress_odds_ratio_counts,
 )
+from .labels import STATISTIC_NAMES, human_name, human_value, readable
 from .missing import (
     format_missing_comparison,
     imputation_diagnostics,
@@ -30,7 +32,19 @@ from .missing import (
     suppress_missing_table,
 )
 from .setup import ReportSetup, setup_report
-from .summary import SUMMARY_MIMETYPE, headline, notebook_summary, record_summary
+from .summary import (
+    NOT_ESTIMATED,
+    SUMMARY_MIMETYPE,
+    data_quality_summary,
+    evidence_summary,
+    headline,
+    notebook_summary,
+    record_summary,
+    risk_factors_summary,
+    strongest_odds_ratio,
+    study_planning_summary,
+    training_load_summary,
+)
 from .suppression import SUPPRESSED, suppress_small_counts
 from .training import (
     TrainingReportSetup,
@@ -41,12 +55,18 @@ from .training import (
 )
 
 __all__ = [
+    "NOT_ESTIMATED",
+    "ReportSetup",
+    "STATISTIC_NAMES",
     "SUMMARY_MIMETYPE",
     "SUPPRESSED",
-    "ReportSetup",
     "TrainingReportSetup",
     "attempt",
     "comparison_summary",
+    "data_quality_summary",
+    "effects_figure",
+    "evidence_summary",
+    "figure_html",
     "format_count",
     "format_count_percent",
     "format_estimate_ci",
@@ -56,9 +76,11 @@ __all__ = [
     "format_number",
     "format_odds_ratio_table",
     "format_p_value",
-    "headline",
     "hazard_comparison_summary",
     "hazard_ratio_rows",
+    "headline",
+    "human_name",
+    "human_value",
     "imputation_diagnostics",
     "imputation_provenance",
     "imputation_settings",
@@ -67,13 +89,20 @@ __all__ = [
     "missing_handling",
     "notebook_summary",
     "notes",
+    "performance_figures",
     "quiet_warnings",
+    "readable",
     "record_summary",
+    "risk_factors_summary",
     "setup_report",
     "setup_training_report",
     "show",
-    "suppress_odds_ratio_counts",
+    "side_by_side",
+    "strongest_odds_ratio",
+    "study_planning_summary",
     "suppress_missing_table",
+    "suppress_odds_ratio_counts",
     "suppress_small_counts",
     "synthetic_banner",
+    "training_load_summary",
 ]

@@ -7,6 +7,7 @@ import html
 import re
 import sys
 import warnings
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -87,12 +88,36 @@ def show(
     precision: int = 2,
     empty: str = "None.",
     links: tuple[str, ...] = ("doi", "url", "source_url"),
+    *,
+    names: Mapping[str, str] | None = None,
+    human: bool = True,
 ):
-    """Render a table for a report: no index column, ``precision`` decimals, blanks for missing,
+    """Render a table for a report: human column names, p-values as journals print them,
+    intervals in one column, no index column, ``precision`` decimals, blanks for missing,
     every text HTML-escaped and text columns left-aligned, and DOI or URL columns as links.
 
-    Returns a pandas Styler (HTML in Jupyter and nbconvert), or the text ``empty`` when the
-    table has no rows.
+    Parameters
+    ----------
+    table : DataFrame or Series
+        A Series is shown as two columns (its index and its values).
+    precision : int
+        Decimals of the numbers (p-values follow their own rule: ``"<0.001"``, two
+        significant digits, ``">0.99"``).
+    empty : str
+        Shown instead of a table with no rows.
+    links : tuple of str
+        Columns of DOIs or URLs, shown as links.
+    names : mapping, optional
+        Human names of columns, over those of :func:`~pfps_stats.report.readable`
+        (``table.attrs["names"]``, the statistics' names and the dictionary's labels).
+    human : bool
+        False shows the field names and raw numbers (for analysts).
+
+    Returns
+    -------
+    Styler or Markdown
+        A pandas Styler (HTML in Jupyter and nbconvert), or the text ``empty`` when the
+        table has no rows.
     """
     if isinstance(table, pd.Series):
         table = table.rename_axis("item").reset_index()
@@ -100,11 +125,18 @@ def show(
         from IPython.display import Markdown
 
         return Markdown(empty)
+    link_columns = [c for c in table.columns if c in links]
+    if human:
+        from .labels import human_name, readable
+
+        shown_links = [(names or {}).get(c, human_name(c)) for c in link_columns]
+        table = readable(table, precision, names)
+        link_columns = [c for c in shown_links if c in table.columns]
     shown = table.copy()
     text = []
     for column in shown.columns:
         if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
-            if column in links:
+            if column in link_columns:
                 shown[column] = shown[column].map(link)
             else:
                 shown[column] = shown[column].map(
@@ -115,6 +147,22 @@ def show(
     styler = shown.style.hide(axis="index").format(precision=precision, na_rep="")
     if text:
         styler = styler.set_properties(subset=text, **{"text-align": "left"})
+        positions = [i for i, c in enumerate(shown.columns) if c in text]
+        styler = styler.set_table_styles(  # their headers too
+            [
+                {"selector": f"th.col_heading.col{i}", "props": "text-align: left"}
+                for i in positions
+            ],
+            overwrite=False,
+        )
+    prose = [
+        c for c in text if table[c].map(lambda v: len(v) if isinstance(v, str) else 0).max() > 40
+    ]
+    if prose:  # long text keeps a readable width on a narrow page (the table scrolls instead)
+        styler = styler.set_properties(subset=prose, **{"min-width": "14em"})
+    figures = [c for c in shown.columns if c not in text]
+    if figures:  # "1107 (46.1%)" and "0.53 (0.44, 0.64)" on one line; words may wrap
+        styler = styler.set_properties(subset=figures, **{"white-space": "nowrap"})
     return styler
 
 

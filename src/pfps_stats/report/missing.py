@@ -534,17 +534,20 @@ def imputation_settings_table(
     -------
     DataFrame
         setting, value (text): the number of datasets (m), method, donors, perturbation,
-        iterations per chain (max_iter), seed, the imputed variables with the number of
-        values imputed, predictors, BMI handling, engine and version, rows excluded for a
-        missing outcome, and notes. ``attrs["settings"]``: :func:`imputation_settings`.
+        iterations per chain (max_iter), seed, the imputed variables (label, name and the
+        number of values imputed: "Q angle (q_angle_deg): 52"), predictors (labels), BMI
+        handling, engine and version, rows excluded for a missing outcome, and notes.
+        ``attrs["settings"]``: :func:`imputation_settings` (with the variables' names).
     """
     record = imputation_settings(imputed, min_cell=min_cell)
 
     def text(value) -> str:
         return "not recorded" if value is None else str(value)
 
-    def names(values) -> str:
-        return "not recorded" if values is None else ", ".join(map(str, values)) or "none"
+    def names(values) -> str:  # the dictionary's labels (the record keeps the names)
+        if values is None:
+            return "not recorded"
+        return ", ".join(label(str(v), unit=False) for v in values) or "none"
 
     method = record["method"]
     rows = [
@@ -559,7 +562,10 @@ def imputation_settings_table(
         ("seed", text(record["seed"])),
         (
             "imputed variables (values imputed)",
-            ", ".join(f"{v} ({text(k)})" for v, k in record["imputed"].items()) or "none",
+            "; ".join(
+                f"{label(v, unit=False)} ({v}): {text(k)}" for v, k in record["imputed"].items()
+            )
+            or "none",
         ),
         ("predictors", names(record["predictors"])),
         ("BMI", text(record["bmi"])),

@@ -138,3 +138,288 @@ def notebook_summary(nb) -> dict | None:
             if isinstance(record, dict) and isinstance(record.get("headlines"), list):
                 found = record
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The summary of each analysis: the notebooks' last cell calls one of these.
+
+#: Shown for a headline whose analysis was withheld or could not be estimated.
+NOT_ESTIMATED = "not estimated"
+
+
+def _cases_text(cases: int, n: int, min_cell: int | None) -> tuple[str, int | None]:
+    """Cases with their percentage, small-cell suppressed: "<5" when fewer than ``min_cell``,
+    "suppressed" when the non-cases are (the runners' count would give them back)."""
+    from .._format import SUPPRESSED, count_percent, is_small
+
+    if is_small(cases, min_cell):
+        return count_percent(cases, n, min_cell=min_cell), None
+    if is_small(n - cases, min_cell):
+        return SUPPRESSED, None
+    return count_percent(cases, n), cases
+
+
+def _outcome_counts(cohort, outcome: str) -> tuple[int, int]:
+    """(runners with the outcome known, cases)."""
+    import pandas as pd
+
+    if outcome not in cohort:
+        return 0, 0
+    y = pd.to_numeric(cohort[outcome], errors="coerce").dropna()
+    return len(y), int((y == 1).sum())
+
+
+def data_quality_summary(rs) -> ReportSummary:
+    """The data-quality report's summary: rows read, rows accepted (and the subgroup's), rows
+    set aside.
+
+    Parameters
+    ----------
+    rs : ReportSetup
+        From :func:`~pfps_stats.report.setup_report`.
+
+    Returns
+    -------
+    ReportSummary
+        Analysis "data-quality"; SYNTHETIC when any accepted row is simulated. The file's
+        rows are shown as the report shows them; the subgroup's runners read "<5" when fewer
+        than ``rs.min_cell``.
+    """
+    from .._format import count
+    from ..cohort.synthetic import is_synthetic
+
+    check = rs.check
+    accepted = f"{len(check.data):,}"
+    value = len(check.data)
+    if rs.subgroup is not None:
+        runners = len(rs.cohort)
+        shown = count(runners, rs.min_cell)
+        accepted += f" ({shown if shown.startswith('<') else f'{runners:,}'} {rs.subgroup})"
+    aside = len(check.quarantined) + len(getattr(check, "set_aside", ()))
+    return record_summary(
+        "data-quality",
+        [
+            headline("Rows read", f"{check.n_input:,}", check.n_input),
+            headline("Accepted", accepted, value),
+            headline("Set aside", f"{aside:,}", aside),
+        ],
+        subgroup=rs.subgroup,
+        synthetic=bool(is_synthetic(check.data)),
+    )
+
+
+def strongest_odds_ratio(table, min_cell: int | None = None) -> dict | None:
+    """The multivariable odds ratio furthest from 1 (on the log scale) of an
+    :func:`~pfps_stats.odds_ratio_table`, among those a report shows (small-cell suppression
+    applied as :func:`~pfps_stats.report.suppress_odds_ratio_counts`): among those whose 95%
+    CI excludes 1 when there are any, else among all.
+
+    Returns
+    -------
+    dict or None
+        ``{"label", "odds_ratio", "ci_low", "ci_high"}``; None when the table has no
+        multivariable estimate to show (model not fitted, or every estimate hidden).
+    """
+    import numpy as np
+
+    from .formatting import suppress_odds_ratio_counts
+
+    if table is None or len(table) == 0 or "or_multi" not in table:
+        return None
+    shown = suppress_odds_ratio_counts(table, min_cell)
+    rows = shown[shown["or_multi"].notna() & shown["ci_low_multi"].notna()]
+    rows = rows[rows["or_multi"] > 0]
+    if rows.empty:
+        return None
+    clear = rows[(rows["ci_low_multi"] > 1) | (rows["ci_high_multi"] < 1)]
+    rows = clear if len(clear) else rows  # an interval that excludes 1 first
+    row = rows.loc[np.abs(np.log(rows["or_multi"].astype(float))).idxmax()]
+    return {
+        "label": str(row["label"]),
+        "odds_ratio": float(row["or_multi"]),
+        "ci_low": float(row["ci_low_multi"]),
+        "ci_high": float(row["ci_high_multi"]),
+    }
+
+
+def risk_factors_summary(rs, table=None, *, outcome: str | None = None) -> ReportSummary:
+    """The risk-factor report's summary: runners, cases (incidence), and the strongest
+    multivariable odds ratio.
+
+    Parameters
+    ----------
+    rs : ReportSetup
+    table : DataFrame, optional
+        The :func:`~pfps_stats.odds_ratio_table` the report shows (of multiple imputation
+        when it shows that one); None when the models were withheld or not estimated: the
+        headline then reads "not estimated".
+    outcome : str, optional
+        Default the dictionary's outcome (pfp).
+
+    Returns
+    -------
+    ReportSummary
+        Analysis "risk-factors". Cases read "<5" below ``rs.min_cell`` (and "suppressed"
+        when the non-cases are that few); the odds ratio is one the report shows.
+    """
+    from .._format import estimate_ci
+    from ..cohort.synthetic import is_synthetic
+    from ..cohort.variables import OUTCOME
+
+    outcome = outcome or OUTCOME
+    n, cases = _outcome_counts(rs.cohort, outcome)
+    cases_text, cases_value = _cases_text(cases, n, rs.min_cell)
+    best = None if rs.too_few_cases(outcome) else strongest_odds_ratio(table, rs.min_cell)
+    how = " (multiple imputation)" if table is not None and "imputation" in table.attrs else ""
+    if best is None:
+        strongest = headline(f"Strongest odds ratio{how}", NOT_ESTIMATED)
+    else:
+        ratio = estimate_ci(best["odds_ratio"], best["ci_low"], best["ci_high"])
+        text = f"OR {ratio} for {best['label']}"
+        strongest = headline(f"Strongest odds ratio{how}", text, best["odds_ratio"])
+    return record_summary(
+        "risk-factors",
+        [
+            headline("Runners", f"{len(rs.cohort):,}", len(rs.cohort)),
+            headline("Cases", cases_text, cases_value),
+            strongest,
+        ],
+        subgroup=rs.subgroup,
+        synthetic=bool(is_synthetic(rs.cohort)),
+    )
+
+
+def evidence_summary(
+    rs, comparison=None, meta=None, *, outcome: str | None = None
+) -> ReportSummary:
+    """The evidence report's summary: runners and cases, how many factors are consistent
+    with their published estimate, and the heterogeneity of the meta-analysis across
+    subgroups when there is one.
+
+    Parameters
+    ----------
+    rs : ReportSetup
+    comparison : DataFrame, optional
+        :func:`~pfps_stats.compare_with_evidence`; None when withheld or not estimated.
+    meta : MetaResult, optional
+        The meta-analysis across the cohort's subgroups, when the report shows one.
+    outcome : str, optional
+
+    Returns
+    -------
+    ReportSummary
+        Analysis "evidence". A factor counts when the report shows its verdict: one with a
+        published estimate, and (with suppression on) at least ``rs.min_cell`` cases and
+        non-cases, as :func:`~pfps_stats.report.comparison_summary` shows it.
+    """
+    import pandas as pd
+
+    from ..cohort.synthetic import is_synthetic
+    from ..cohort.variables import OUTCOME
+
+    outcome = outcome or OUTCOME
+    n, cases = _outcome_counts(rs.cohort, outcome)
+    cases_text, _ = _cases_text(cases, n, rs.min_cell)
+    with_pfp = cases_text.split(" (")[0]  # "200", "<5" or "suppressed"
+    runners = f"{len(rs.cohort):,} " + (
+        "(with PFP: suppressed)" if with_pfp == "suppressed" else f"({with_pfp} with PFP)"
+    )
+    headlines = [headline("Runners", runners, len(rs.cohort))]
+    label = "Agree with the published estimate"
+    if comparison is None or rs.too_few_cases(outcome):
+        headlines.append(headline(label, NOT_ESTIMATED))
+    else:
+        rows = comparison[comparison["verdict"].notna()] if "verdict" in comparison else []
+        if rs.min_cell is not None and len(rows):
+            enough = (rows["events"] >= rs.min_cell) & (rows["n"] - rows["events"] >= rs.min_cell)
+            rows = rows[enough]
+        total = len(rows)
+        if total == 0:
+            headlines.append(headline(label, "no published estimate to compare"))
+        else:
+            agree = int(pd.Series(rows["verdict"]).astype(str).str.startswith("consistent").sum())
+            text = f"{agree} of {total} factor{'s' if total > 1 else ''} consistent"
+            headlines.append(headline(label, text, agree))
+    if meta is not None and getattr(meta, "k", 0) > 1:
+        headlines.append(
+            headline("Heterogeneity across subgroups", f"I² {meta.i2:.0f}%", float(meta.i2))
+        )
+    return record_summary(
+        "evidence",
+        headlines,
+        subgroup=rs.subgroup,
+        synthetic=bool(is_synthetic(rs.cohort)),
+    )
+
+
+def training_load_summary(rs, fits=None) -> ReportSummary:
+    """The training-load report's summary: runners, PFP onsets, and the hazard ratio of a
+    run more than twice the longest of the 30 days before it (session state ">100%").
+
+    Parameters
+    ----------
+    rs : TrainingReportSetup
+    fits : dict, optional
+        The Cox fits the report shows, by exposure (``{"session_state": fit, ...}``); the
+        headline reads "not estimated" when ``session_state``'s is not among them.
+
+    Returns
+    -------
+    ReportSummary
+        Analysis "training-load". Onsets read "<5" below ``rs.min_cell``.
+    """
+    from .._format import count, estimate_ci
+    from ..cohort.synthetic import is_synthetic
+    from ..exposures.states import SPIKE_STATES
+
+    onsets = int(rs.sessions["event"].sum())
+    shown = count(onsets, rs.min_cell)
+    headlines = [
+        headline("Runners", f"{rs.n_runners:,}", rs.n_runners),
+        headline(
+            "PFP onsets",
+            shown if shown.startswith("<") else f"{onsets:,}",
+            None if shown.startswith("<") else onsets,
+        ),
+    ]
+    label = f"Hazard ratio, run {SPIKE_STATES[-1]} over 30-day longest"
+    fit = (fits or {}).get("session_state")
+    row = None
+    if fit is not None and not rs.too_few_cases():
+        ratios = fit.hazard_ratios()
+        match = ratios[ratios["level"].astype(str) == SPIKE_STATES[-1]]
+        row = None if match.empty else match.iloc[0]
+    if row is None:
+        headlines.append(headline(label, NOT_ESTIMATED))
+    else:
+        text = estimate_ci(row["hazard_ratio"], row["ci_low"], row["ci_high"])
+        headlines.append(headline(label, text, float(row["hazard_ratio"])))
+    synthetic = bool(is_synthetic(rs.log)) or bool(is_synthetic(rs.sessions))
+    return record_summary("training-load", headlines, subgroup=rs.subgroup, synthetic=synthetic)
+
+
+def study_planning_summary(plan) -> ReportSummary:
+    """The study-planning report's summary: runners to recruit, expected cases, power.
+
+    Parameters
+    ----------
+    plan : Series
+        From :func:`~pfps_stats.plan_study`.
+
+    Returns
+    -------
+    ReportSummary
+        Analysis "study-planning", the plan's subgroup; not SYNTHETIC (the plan rests on
+        published estimates).
+    """
+    events = float(plan["events"])
+    return record_summary(
+        "study-planning",
+        [
+            headline("Runners to recruit", f"{int(plan['n']):,}", int(plan["n"])),
+            headline("Expected cases", f"about {events:.0f}", events),
+            headline("Power", f"{float(plan['power']):.0%}", float(plan["power"])),
+        ],
+        subgroup=None if plan.get("subgroup") is None else str(plan["subgroup"]),
+        synthetic=False,
+    )

@@ -479,7 +479,7 @@ def format_hazard_ratio_table(
     events = table["events"].map(
         lambda v: v if isinstance(v, str) else ("" if pd.isna(v) else f"{v:.0f}")
     )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "label": table["label"],
             "events": events,
@@ -488,6 +488,8 @@ def format_hazard_ratio_table(
             "p": [c[1] for c in cells],
         }
     )
+    out.attrs["names"] = {"hazard_ratio": "Hazard ratio (95% CI)"}  # for report.show
+    return out
 
 
 def hazard_comparison_summary(
@@ -540,4 +542,6 @@ def hazard_comparison_summary(
                 "verdict": SUPPRESSED if hidden else ("-" if pd.isna(verdict) else verdict),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["names"] = {"published": "Published HR (95% CI)"}  # for report.show
+    return out
