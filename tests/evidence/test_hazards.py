@@ -307,11 +307,11 @@ def test_plot_hazard_comparison_draws_local_and_published_on_a_log_axis():
     ax = plot_hazard_comparison(table, ax=plt.figure().gca())
     assert ax.get_xscale() == "log"
     assert ax.get_xlabel() == "Hazard ratio (log scale)"
-    labels = [t.get_text() for t in ax.get_yticklabels()]
+    labels = [" ".join(t.get_text().split()) for t in ax.get_yticklabels()]  # wrapped
     assert len(labels) == 6
     assert labels[0] == "Single run vs longest run of past 30 days: >10-30%"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["local cohort", "published"]
-    texts = [t.get_text() for t in ax.texts]
+    texts = [" ".join(t.get_text().split()) for t in ax.texts]
     assert "nielsen2014 (>30%); frandsen2025: no relationship with injury" in texts
     assert "frandsen2025" in texts
     assert any(line.get_xdata()[0] == 1 for line in ax.get_lines()), "the line at HR = 1"

@@ -414,10 +414,18 @@ def claims_html(claims: pd.DataFrame | None = None) -> str:
             f'<a href="{e(u)}">{e(u.replace("https://", ""))}</a>' for u in row["links"]
         )
         rows.append(
-            f"<tr><td>{e(row['claim'])}</td><td><b>{e(row['verdict'])}</b></td>"
-            f"<td>{e(row['evidence'])}</td><td>{links}</td></tr>"
+            f"<tr><td{_LEFT}>{e(row['claim'])}</td><td{_LEFT}><b>{e(row['verdict'])}</b></td>"
+            f"<td{_LEFT}>{e(row['evidence'])}</td><td{_SOURCES}>{links}</td></tr>"
         )
-    return (
-        "<table><thead><tr><th>Claim</th><th>Verdict</th><th>What the evidence says</th>"
-        "<th>Sources</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    head = "".join(
+        f"<th{_LEFT}>{name}</th>"
+        for name in ("Claim", "Verdict", "What the evidence says", "Sources")
     )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+#: Text cells read from the left (notebooks and nbconvert right-align table cells), wrapping
+#: between words, at least 8em wide so that narrow pages do not stack one word per line.
+_LEFT = ' style="text-align:left;vertical-align:top;min-width:8em"'
+#: Sources: long addresses break anywhere rather than widen their column.
+_SOURCES = ' style="text-align:left;vertical-align:top;min-width:8em;overflow-wrap:anywhere"'

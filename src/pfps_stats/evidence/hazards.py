@@ -13,6 +13,7 @@ the same function, here on log hazard ratios.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -369,6 +370,11 @@ def _test(row: dict, z_local: float, source: PublishedDefinition) -> dict:
     return out
 
 
+#: Characters per line of the comparison plot's row labels and notes: wrapped so that the
+#: figure stays narrow enough to be read on an 800-pixel page.
+_WRAP_LABEL, _WRAP_NOTE = 30, 34
+
+
 def plot_hazard_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Local and published hazard ratios per exposure and spike state, with 95% CIs, on a log
     axis with a line at 1, drawn by the toolkit's one forest renderer; the published source
@@ -395,7 +401,7 @@ def plot_hazard_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
         )
     table = table.reset_index(drop=True)
     labels = [
-        f"{EXPOSURE_LABELS.get(e, e)}: {lv}"
+        textwrap.fill(f"{EXPOSURE_LABELS.get(e, e)}: {lv}", _WRAP_LABEL)
         for e, lv in zip(table["exposure"], table["level"], strict=True)
     ]
     table = table.assign(_label=labels)
@@ -410,7 +416,9 @@ def plot_hazard_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
             text = f"{text} ({row['published_level']})"
         if text:
             notes.setdefault(row["_label"], []).append(text)
-    annotation = table["_label"].map(lambda lab: "; ".join(notes.get(lab, [])))
+    annotation = table["_label"].map(
+        lambda lab: textwrap.fill("; ".join(notes.get(lab, [])), _WRAP_NOTE)
+    )
     local = table.drop_duplicates("_label")
     parts = [
         pd.DataFrame(
