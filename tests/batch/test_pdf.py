@@ -84,13 +84,10 @@ def test_write_pdf_prints_a_report_page_that_is_readable_and_not_cut(tmp_path, m
     html, pdf = folder / "risk factors ü.html", folder / "risk factors ü.pdf"
     html.write_text(_report_page(), encoding="utf-8")
 
-    started = time.perf_counter()
-    write_pdf(html, pdf)
-    seconds = time.perf_counter() - started
+    write_pdf(html, pdf)  # its speed is not a test's business (benchmarks' at most)
 
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-")
-    assert seconds < 30, f"a small page took {seconds:.1f} s to print"
     assert sorted(p.name for p in folder.iterdir()) == [html.name, pdf.name], "no temporary file"
     for form in {str(tmp_path), tmp_path.as_uri(), folder.as_uri()}:
         assert form.encode() not in data, "no server path (a link to a local file) in the PDF"
