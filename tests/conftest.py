@@ -91,3 +91,22 @@ def dask_client():
         )
     with cluster, Client(cluster) as client:
         yield client
+
+
+@pytest.fixture
+def one_job_config(tmp_path):
+    """Write a reports.yml of one job (``a``) on a one-cell notebook into ``tmp_path``, with
+    ``top`` (text) before its jobs; return its path."""
+    import nbformat
+
+    def write(top: str = "") -> Path:
+        notebook = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("subgroup = None")
+        cell.metadata["tags"] = ["parameters"]
+        notebook.cells = [cell]
+        nbformat.write(notebook, tmp_path / "nb.ipynb")
+        config = tmp_path / "reports.yml"
+        config.write_text(top + "jobs:\n  - name: a\n    notebook: nb.ipynb\n", encoding="utf-8")
+        return config
+
+    return write

@@ -251,20 +251,6 @@ def test_plan_bad_arguments_are_usage_errors(capsys, extra, message):
     assert message in _one_line_error(capsys)
 
 
-def _reports_yml(tmp_path: Path, top: str = "") -> Path:
-    """A reports.yml of one job on a one-cell notebook."""
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("subgroup = None")
-    cell.metadata["tags"] = ["parameters"]
-    notebook.cells = [cell]
-    nbformat.write(notebook, tmp_path / "nb.ipynb")
-    config = tmp_path / "reports.yml"
-    config.write_text(top + "jobs:\n  - name: a\n    notebook: nb.ipynb\n")
-    return config
-
-
 @pytest.mark.parametrize(
     ("top", "flag", "passed"),
     [
@@ -274,7 +260,7 @@ def _reports_yml(tmp_path: Path, top: str = "") -> Path:
         ("pdf: true\n", [], None),
     ],
 )
-def test_report_run_pdf_flag_turns_pdf_on(tmp_path, monkeypatch, capsys, top, flag, passed):
+def test_report_run_pdf_flag_turns_pdf_on(one_job_config, monkeypatch, capsys, top, flag, passed):
     """--pdf passes pdf=True to run_batch; without it, None (run_batch then reads
     reports.yml's pdf, which load_config read)."""
     import pfps_stats.batch.runner as runner
@@ -289,7 +275,7 @@ def test_report_run_pdf_flag_turns_pdf_on(tmp_path, monkeypatch, capsys, top, fl
         return 0, [record]
 
     monkeypatch.setattr(runner, "run_batch", fake_run_batch)
-    assert main(["report", "run", str(_reports_yml(tmp_path, top)), *flag]) == 0
+    assert main(["report", "run", str(one_job_config(top)), *flag]) == 0
     assert seen["pdf"] is passed
     assert seen["config_pdf"] is (top == "pdf: true\n")
     captured = capsys.readouterr()
@@ -300,11 +286,13 @@ def test_report_run_pdf_flag_turns_pdf_on(tmp_path, monkeypatch, capsys, top, fl
         assert "PDF" not in captured.err
 
 
-def test_report_run_without_chromium_is_a_configuration_error(tmp_path, monkeypatch, capsys):
+def test_report_run_without_chromium_is_a_configuration_error(
+    tmp_path, one_job_config, monkeypatch, capsys
+):
     """--pdf and no Chromium: exit 2 with how to install it, before any job runs."""
     monkeypatch.delenv("PFPS_CHROMIUM", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert main(["report", "run", str(_reports_yml(tmp_path)), "--pdf"]) == 2
+    assert main(["report", "run", str(one_job_config()), "--pdf"]) == 2
     err = _one_line_error(capsys)
     assert "invalid report configuration" in err
     assert "apt-get install chromium" in err

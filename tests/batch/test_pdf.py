@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import nbformat
 import pytest
 from PIL import Image
 
@@ -237,27 +236,16 @@ def test_print_css_is_print_only_and_covers_the_page_tables_figures_and_header()
 
 
 # -- reports.yml -----------------------------------------------------------------------------
-def _project(tmp_path: Path, top: str) -> Path:
-    notebook = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("subgroup = None")
-    cell.metadata["tags"] = ["parameters"]
-    notebook.cells = [cell]
-    nbformat.write(notebook, tmp_path / "nb.ipynb")
-    config = tmp_path / "reports.yml"
-    config.write_text(top + "jobs:\n  - name: a\n    notebook: nb.ipynb\n", encoding="utf-8")
-    return config
-
-
 @pytest.mark.parametrize(
     ("top", "expected"),
     [("", False), ("pdf: true\n", True), ("pdf: false\n", False), ("pdf: null\n", False)],
 )
-def test_pdf_in_reports_yml(tmp_path, top, expected):
-    assert load_config(_project(tmp_path, top)).pdf is expected
+def test_pdf_in_reports_yml(one_job_config, top, expected):
+    assert load_config(one_job_config(top)).pdf is expected
 
 
 @pytest.mark.parametrize(("value", "shown"), [('"yes"', "'yes'"), ("1", "1"), ("[true]", "[True]")])
-def test_pdf_that_is_not_true_or_false_is_refused(tmp_path, value, shown):
+def test_pdf_that_is_not_true_or_false_is_refused(one_job_config, value, shown):
     with pytest.raises(ConfigError, match="pdf must be true or false") as err:
-        load_config(_project(tmp_path, f"pdf: {value}\n"))
+        load_config(one_job_config(f"pdf: {value}\n"))
     assert f"not {shown}" in str(err.value)

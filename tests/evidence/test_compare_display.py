@@ -3,47 +3,15 @@ DataFrame for code."""
 
 import pickle
 import warnings
-from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
+from html_check import strict_parse
 from IPython.core.formatters import DisplayFormatter
 
 import pfps_stats as ps
 from pfps_stats._format import estimate_ci, p_value
 from pfps_stats.evidence.compare import EvidenceComparison
-
-VOID = {"br", "hr", "img", "meta", "link", "input", "col", "wbr"}
-
-
-class _Strict(HTMLParser):
-    """Every element closed, in order; the text and tags kept for the assertions."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.stack, self.tags, self.text = [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        if tag not in VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        assert self.stack, f"</{tag}> closes nothing"
-        assert self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1]}>"
-        self.stack.pop()
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def parse(page: str) -> _Strict:
-    """Parse ``page`` with html.parser; fail on an unclosed or misnested element."""
-    parser = _Strict()
-    parser.feed(page)
-    parser.close()
-    assert not parser.stack, f"unclosed: {parser.stack}"
-    return parser
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +29,7 @@ def comparison(military):
 
 def test_comparison_renders_with_readable_names_and_key_numbers(comparison):
     page = comparison._repr_html_()
-    parsed = parse(page)
+    parsed = strict_parse(page)
     assert "table" in parsed.tags
     text = " ".join(parsed.text)
     for name in (
@@ -148,7 +116,7 @@ def test_comparison_escapes_text_and_handles_rows_without_estimates():
         )
     )
     page = evil._repr_html_()
-    parsed = parse(page)
+    parsed = strict_parse(page)
     assert "script" not in parsed.tags
     assert parsed.tags.count("b") == 1, "only the header's <b>"
     assert "&lt;script&gt;" in page
@@ -158,5 +126,5 @@ def test_comparison_escapes_text_and_handles_rows_without_estimates():
     assert "differs (another population)" in text
     assert "<0.001" in text
     assert "SYNTHETIC" not in text, "not said when the cohort is not simulated"
-    empty = parse(EvidenceComparison(pd.DataFrame())._repr_html_())
+    empty = strict_parse(EvidenceComparison(pd.DataFrame())._repr_html_())
     assert "No factor to compare." in " ".join(empty.text)

@@ -3,11 +3,11 @@ valid HTML with a header, readable names and its key numbers, escapes text, and 
 pandas object (or a fit) for code. Also the Cox fit and the Dask exposures."""
 
 import warnings
-from html.parser import HTMLParser
 
 import dask.dataframe as dd
 import pandas as pd
 import pytest
+from html_check import StrictHTML, strict_parse
 from IPython.core.formatters import DisplayFormatter
 
 import pfps_stats as ps
@@ -17,39 +17,10 @@ from pfps_stats.exposures.dask_exposures import DaskExposures
 from pfps_stats.models.power import PowerCurve, PowerResult
 from pfps_stats.models.power_simulation import SimulatedPower
 
-VOID = {"br", "hr", "img", "meta", "link", "input", "col", "wbr"}
 
-
-class _Strict(HTMLParser):
-    """Every element closed, in order; the text and tags kept for the assertions."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.stack, self.tags, self.text, self.links = [], [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        if tag == "a":
-            self.links.append(dict(attrs).get("href"))
-        if tag not in VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        assert self.stack, f"</{tag}> closes nothing"
-        assert self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1]}>"
-        self.stack.pop()
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def parse(page: str) -> tuple[_Strict, str]:
-    """Parse ``page`` with html.parser (fail on an unclosed or misnested element); the parser
-    and the page's text."""
-    parser = _Strict()
-    parser.feed(page)
-    parser.close()
-    assert not parser.stack, f"unclosed: {parser.stack}"
+def parse(page: str) -> tuple[StrictHTML, str]:
+    """Parse ``page`` strictly; the parser and the page's text."""
+    parser = strict_parse(page)
     return parser, " ".join(parser.text)
 
 
