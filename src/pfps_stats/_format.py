@@ -359,13 +359,26 @@ class FitDisplay:
         return self._header() + "\n" + self.summary_frame().to_string(index=False)
 
     def _repr_html_(self) -> str:
-        frame = self.summary_frame()
-        table = frame.to_html(
-            index=False,
-            float_format=lambda v: f"{v:.4g}",
-            formatters={c: p_value for c in frame.columns if is_p_column(c)},
-        )
-        return fit_html(self._header(), self.notes, table)
+        """The fit for JupyterLab: its header and notes, then per term the odds ratio with its
+        interval, the log odds ratio (SE), a journal p-value and the test; the degrees of
+        freedom and fraction of missing information of a pooled fit. Text escaped."""
+        f = self.summary_frame()
+        shown = f[["term"]].rename(columns={"term": "Term"})
+        shown["Odds ratio (95% CI)"] = [
+            estimate_ci(o, lo, hi)
+            for o, lo, hi in zip(f["odds_ratio"], f["ci_low"], f["ci_high"], strict=True)
+        ]
+        shown["log OR (SE)"] = [
+            f"{number(b, 3)} ({number(s, 3)})"
+            for b, s in zip(f["estimate"], f["std_error"], strict=True)
+        ]
+        shown["p"] = f["p_value"].map(p_value)
+        shown["Test"] = f["test"]
+        if "df" in f and f["df"].notna().any():
+            shown["df"] = f["df"].map(lambda v: number(v, 1))
+        if "fmi" in f:
+            shown["Fraction of missing information"] = f["fmi"].map(lambda v: number(v, 2))
+        return fit_html(self._header(), self.notes, shown.to_html(index=False, escape=True))
 
 
 def is_p_column(name) -> bool:

@@ -177,6 +177,14 @@ def test_display(cohort):
     assert "maximum likelihood" in html
     assert "<table" in html
     assert "knee_ext_strength_nmkg" in html
+    row = fit.summary_frame().iloc[-1]
+    from html import escape
+
+    from pfps_stats._format import estimate_ci, p_value
+
+    assert "Odds ratio (95% CI)" in html
+    assert estimate_ci(row["odds_ratio"], row["ci_low"], row["ci_high"]) in html
+    assert f"<td>{escape(p_value(row['p_value']))}</td>" in html
     assert "odds_ratio" in repr(fit)
     frame = fit.summary_frame()
     assert list(frame.columns) == [

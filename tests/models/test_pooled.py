@@ -110,7 +110,10 @@ def test_a_pooled_fit_is_immutable_and_prints(pooled_fit):
     text = repr(pooled_fit)
     assert "pooled over m = 5 imputed datasets" in text
     assert "Barnard-Rubin" in text
-    assert "<table" in pooled_fit._repr_html_()
+    page = pooled_fit._repr_html_()
+    assert "<table" in page
+    assert "Odds ratio (95% CI)" in page
+    assert "Fraction of missing information" in page
 
 
 # -- methods ------------------------------------------------------------------------------------
