@@ -46,7 +46,7 @@ def _figure_png() -> str:
 def _report_page() -> str:
     """A page shaped like a report: nbconvert's output classes, a header, a table of 60 rows
     and 9 columns (wider than the page in the screen's font), a figure, links to a sibling
-    file and within the page; PRINT_CSS."""
+    file and within the page, a folded provenance section; PRINT_CSS."""
     head = "".join(f"<th>column_{c}</th>" for c in range(7)) + "<th>last column</th>"
     rows = "".join(
         f"<tr><td>row {r}</td>"
@@ -66,6 +66,7 @@ def _report_page() -> str:
 </tr></thead><tbody>{rows}</tbody></table></div>
 <h2 id="figure">Figure</h2>
 <div class="jp-RenderedImage jp-OutputArea-output"><img src="data:image/png;base64,{_figure_png()}"></div>
+<details><summary>Provenance</summary><p>FOLDED data_sha256 abc123</p></details>
 </body></html>"""
 
 
@@ -105,6 +106,7 @@ def test_write_pdf_prints_a_report_page_that_is_readable_and_not_cut(tmp_path, m
     assert "NAVLINK" not in text, "the header's links are hidden"
     assert "¶" not in text, "the headings' anchors are hidden"
     assert f"END{ROWS}" in text, "the last row is printed"
+    assert "FOLDED data_sha256" in text, "folded sections (the provenance) are printed open"
     # Every word within the right margin (12 mm = 34 pt, less 4 pt for glyphs' overhang):
     # no table runs off the page's edge.
     boxes = _run("pdftotext", "-bbox", pdf, "-")

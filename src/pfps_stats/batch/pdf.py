@@ -114,8 +114,10 @@ _OPENINGS = tuple(
 #: Run in the printed copy: a link to a local file (a sibling report, the index) becomes plain
 #: text, as it would point into this machine's folders from the PDF. A link within the page
 #: (``#id``) stays: Chromium makes it a link inside the PDF, as it resolves to the ``<base>``.
+#: Folded sections (``<details>``: the provenance) are opened, so a mailed PDF carries them.
 _PRINT_SCRIPT = """<script>
 document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
   document.querySelectorAll("a[href]").forEach(function (a) {
     if (a.getAttribute("href").charAt(0) !== "#" && a.protocol === "file:") {
       a.removeAttribute("href");
