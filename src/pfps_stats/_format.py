@@ -51,14 +51,36 @@ def estimate_ci(value: float, low: float, high: float, digits: int = 2, sep: str
     return f"{number(value, digits)} ({number(low, digits)}{sep}{number(high, digits)})"
 
 
+#: How far outside [0, 1] a p-value may lie from floating-point rounding (``2 * sf(z)``).
+P_TOLERANCE = 1e-12
+
+
+def _checked_p(p) -> float:
+    """``p`` as a float in [0, 1] (within :data:`P_TOLERANCE`, clipped), else ValueError."""
+    value = float(p)
+    if not -P_TOLERANCE <= value <= 1 + P_TOLERANCE:  # NaN is caught before; inf fails here
+        raise ValueError(
+            f"a p-value must lie in [0, 1], got {value!r}: format the p-value itself, not "
+            "a statistic or an estimate"
+        )
+    return min(max(value, 0.0), 1.0)
+
+
 def p_value(p: float, *, prefix: bool = False) -> str:
     """A p-value as journals print it: ``"<0.001"``; otherwise two significant digits
     (``"0.012"``, ``"0.046"``, ``"0.53"``, ``"0.10"``); ``">0.99"`` for values that would
     round to 1. With ``prefix``, ``"p<0.001"``, ``"p=0.012"``, ``"p>0.99"``. Never ``"0.000"``
-    or ``"1.0"``; missing is ``"-"``."""
+    or ``"1.0"``; missing (None, NaN) is ``"-"``.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` lies outside [0, 1] (beyond a rounding tolerance of
+        :data:`P_TOLERANCE`), infinities included: such a value is not a p-value, and
+        printing it as ``"<0.001"`` or ``">0.99"`` would hide the mistake."""
     if _missing(p):
         return "-"
-    p = float(p)
+    p = _checked_p(p)
     if p < 0.001:
         text, sign = "0.001", "<"
     elif p >= 0.995:
@@ -78,6 +100,19 @@ def _two_significant(p: float) -> str:
     if rounded >= 10 ** (math.floor(math.log10(p)) + 1):  # 0.0995 -> 0.100: one digit less
         decimals -= 1
     return f"{p:.{decimals}f}"
+
+
+def level_percent(level) -> str:
+    """A confidence level as the name of an interval shows it: 0.95 -> ``"95%"``, 0.9 ->
+    ``"90%"``, 0.975 -> ``"97.5%"``; ``"95%"`` when ``level`` is not a number strictly
+    between 0 and 1 (a table that does not say its level has 95% intervals)."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        return "95%"
+    if isinstance(level, bool) or not 0 < value < 1:
+        return "95%"
+    return f"{100 * value:.10g}%"
 
 
 def count(k: float, min_cell: int | None = None) -> str:

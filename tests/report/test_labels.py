@@ -48,6 +48,23 @@ def test_p_values_never_read_zero_or_one():
             assert len(digits) == 2, f"{p}: {text} has two significant digits"
 
 
+@pytest.mark.parametrize("p", [-0.1, 1.5, np.inf, -np.inf, 1 + 1e-9, -1e-9, 95.0])
+def test_a_value_outside_zero_to_one_is_refused_not_printed_as_a_p_value(p):
+    with pytest.raises(ValueError, match=r"a p-value must lie in \[0, 1\], got"):
+        report.format_p_value(p)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        report.format_p_value(p, prefix=True)
+
+
+def test_rounding_just_outside_zero_to_one_and_missing_values_are_accepted():
+    assert report.format_p_value(1 + 1e-13) == ">0.99", "2 * sf(z) may round above 1"
+    assert report.format_p_value(-1e-13) == "<0.001"
+    assert report.format_p_value(None) == "-"
+    assert report.format_p_value(np.nan, prefix=True) == "-"
+    with pytest.raises(ValueError, match="got 1.5"):
+        report.readable(pd.DataFrame({"p_value": [0.2, 1.5]}))
+
+
 def _headers(styler) -> list[str]:
     html = styler.to_html()
     return [
@@ -150,6 +167,34 @@ def test_hidden_bounds_of_an_interval_show_their_marker():
     )
     out = report.readable(table, precision=3)
     assert out["Exact 95% CI"].tolist() == ["0.050 to 0.200", "suppressed"]
+
+
+def test_interval_names_give_the_level_of_the_table():
+    """A 90% meta-analysis reads "90% CI" (issue: labels always said 95%); a table that
+    does not say its level reads 95%; the studies' column of a meta-analysis is "Study"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yi, vi = [0.05, -0.85, -0.35], [0.02, 0.015, 0.018]
+        at90 = ps.meta_analysis(yi, vi, test="knha", labels=["a", "b", "c"], level=0.9)
+        at95 = ps.meta_analysis(yi, vi, test="knha", labels=["a", "b", "c"])
+    pooled = report.readable(at90.to_series().to_frame().T)
+    assert {"90% CI", "90% prediction interval", "τ² 90% CI"} <= set(pooled.columns)
+    assert not [c for c in pooled.columns if "95%" in c]
+    assert "95% prediction interval" in report.readable(at95.to_series().to_frame().T)
+    studies = report.readable(at90.summary_frame())
+    assert list(studies.columns) == ["Study", "Effect", "SE", "90% CI", "Weight (%)"]
+    assert studies["Study"].tolist()[:3] == ["a", "b", "c"]
+    assert at90.summary_table().attrs["level"] == 0.9
+    assert "Estimate (90% CI)" in at90.summary_table().columns
+    unsaid = pd.DataFrame({"auc": [0.7], "auc_ci_low": [0.6], "auc_ci_high": [0.8]})
+    assert list(report.readable(unsaid).columns) == ["AUC", "AUC 95% CI"]
+    unsaid.attrs["level"] = 0.975
+    assert list(report.readable(unsaid).columns) == ["AUC", "AUC 97.5% CI"]
+    per = pd.DataFrame(
+        {"ci_low_km": [1.0], "ci_high_km": [2.0], "exact_low": [1], "exact_high": [3]}
+    )
+    per.attrs["level"] = 0.9
+    assert list(report.readable(per).columns) == ["90% CI (per 1,000 km)", "Exact 90% CI"]
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ headline that says so when an analysis was withheld."""
 
 import json
 import math
+import re
 import warnings
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 import pfps_stats as ps
 from pfps_stats import report
+from pfps_stats.report.summary import NO_CLEAR_FACTOR, NO_DIFFERENCE_LABEL
 
 FACTORS = ["knee_ext_strength_nmkg", "hip_abd_strength_nkg", "q_angle_deg", "bmi", "sex"]
 
@@ -100,6 +102,25 @@ def test_risk_factors_summary_with_fewer_than_five_cases_hides_them(military):
     assert "3" not in json.dumps(record["headlines"]).replace(f"{len(few.cohort)}", "")
 
 
+def test_a_null_result_is_not_promoted_to_the_strongest_odds_ratio(military):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = ps.odds_ratio_table(military.cohort, "pfp", FACTORS)
+    shown = table[table["ci_low_multi"].notna()]
+    clear = (shown["ci_low_multi"] > 1) | (shown["ci_high_multi"] < 1)
+    assert clear.any(), "the demo data have a factor whose CI excludes 1"
+    assert not clear.all(), "and factors whose CI does not"
+    assert report.strongest_odds_ratio(table, 5)["ci_excludes_1"] is True
+    null = table[~table["label"].isin(shown.loc[clear, "label"])]
+    best = report.strongest_odds_ratio(null, 5)
+    assert best is not None
+    assert best["ci_excludes_1"] is False
+    record = _record(report.risk_factors_summary(military, null))
+    strongest = next(h for h in record["headlines"] if h["label"].startswith("Strongest"))
+    assert strongest["text"] == "no factor with a 95% CI excluding 1" == NO_CLEAR_FACTOR
+    assert strongest["value"] is None
+
+
 def test_risk_factors_summary_when_the_model_was_not_estimated(military):
     record = _record(report.risk_factors_summary(military, None))
     assert _texts(record)["Strongest odds ratio"] == "not estimated"
@@ -115,11 +136,14 @@ def test_evidence_summary_counts_consistent_factors_and_heterogeneity(military):
     texts = _texts(record)
     cases = int(military.cohort["pfp"].sum())
     assert texts["Runners"] == f"{len(military.cohort):,} ({cases} with PFP)"
-    verdicts = comparison["verdict"].dropna().astype(str)
-    agree = int(verdicts.str.startswith("consistent").sum())
-    assert texts["Agree with the published estimate"] == (
-        f"{agree} of {len(verdicts)} factor{'s' if len(verdicts) > 1 else ''} consistent"
+    shown = comparison[comparison["verdict"].notna()]
+    agree = int(shown["verdict"].astype(str).str.startswith("consistent").sum())
+    other = int((shown["same_population"] == False).sum())  # noqa: E712 (nullable bool)
+    assert 0 < other < len(shown), "the demo data compare some factors with another population"
+    assert texts[NO_DIFFERENCE_LABEL] == (
+        f"{agree} of {len(shown)} factors; {other} of the {len(shown)} vs another population"
     )
+    assert "Agree" not in json.dumps(record), "no evidence of a difference is not agreement"
     assert texts["Heterogeneity across subgroups"] == f"I² {meta.i2:.0f}%"
     alone = _record(report.evidence_summary(military, comparison, None))
     assert len(alone["headlines"]) == 2, "one subgroup: no meta-analysis to report"
@@ -130,7 +154,39 @@ def test_evidence_summary_when_withheld(military):
     record = _record(report.evidence_summary(few, None, None))
     texts = _texts(record)
     assert texts["Runners"] == f"{len(few.cohort)} (<5 with PFP)"
-    assert texts["Agree with the published estimate"] == "not estimated"
+    assert texts[NO_DIFFERENCE_LABEL] == "not estimated"
+
+
+def test_evidence_summary_says_when_every_comparison_is_with_another_population():
+    everyone = report.setup_report()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = ps.compare_with_evidence(everyone.cohort)
+    shown = comparison[comparison["verdict"].notna()]
+    assert not shown["same_population"].any(), "no published estimate is for all subgroups"
+    text = _texts(_record(report.evidence_summary(everyone, comparison)))[NO_DIFFERENCE_LABEL]
+    assert text.endswith("factors; all vs another population")
+    same = comparison.assign(same_population=True)
+    text = _texts(_record(report.evidence_summary(everyone, same)))[NO_DIFFERENCE_LABEL]
+    assert "population" not in text
+
+
+def test_no_card_shows_fewer_runners_than_min_cell(military):
+    """A subgroup of 3 runners reads "<5" on every card, as in the data-quality card and in
+    the report's tables (a total below min_cell is hidden there too)."""
+    tiny = report.ReportSetup(military.check, military.cohort.iloc[:3], "military", 5)
+    for summary in (
+        report.risk_factors_summary(tiny, None),
+        report.evidence_summary(tiny, None),
+        report.data_quality_summary(tiny),
+    ):
+        record = _record(summary)
+        texts = _texts(record)
+        shown = texts.get("Runners", texts.get("Accepted"))
+        assert "<5" in shown, (record["analysis"], shown)
+        assert not re.search(r"\b3\b", json.dumps(record["headlines"])), record
+    off = report.ReportSetup(military.check, military.cohort.iloc[:3], "military", None)
+    assert _texts(_record(report.risk_factors_summary(off, None)))["Runners"] == "3"
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +233,38 @@ def test_training_load_summary_hides_few_onsets(training):
     assert texts["PFP onsets"] == "<5"
     assert record["subgroup"] == "military"
     assert next(v for k, v in texts.items() if k.startswith("Hazard ratio")) == "not estimated"
+
+
+def _training_subset(rs, with_onset: int, without: int):
+    runners = rs.sessions.groupby("runner_id")["event"].max()
+    keep = set(runners[runners == 1].index[:with_onset]) | set(
+        runners[runners == 0].index[:without]
+    )
+    return type(rs)(
+        rs.log_check,
+        rs.injuries_check,
+        rs.cohort,
+        "military",
+        rs.min_cell,
+        rs.log[rs.log["runner_id"].isin(keep)],
+        rs.injuries[rs.injuries["runner_id"].isin(keep)],
+        rs.sessions[rs.sessions["runner_id"].isin(keep)],
+        rs.weeks[rs.weeks["runner_id"].isin(keep)],
+    )
+
+
+def test_training_load_summary_hides_onsets_that_give_back_few_runners_without(training):
+    """8 runners and 6 onsets would give back 2 runners without PFP (one onset a runner)."""
+    small = _training_subset(training, 6, 2)
+    assert (small.n_runners, int(small.sessions["event"].sum())) == (8, 6)
+    record = _record(report.training_load_summary(small, None))
+    headlines = {h["label"]: h for h in record["headlines"]}
+    assert headlines["Runners"]["text"] == "8"
+    assert headlines["PFP onsets"]["text"] == "suppressed"
+    assert headlines["PFP onsets"]["value"] is None
+    tiny = _record(report.training_load_summary(_training_subset(training, 1, 2), None))
+    assert {h["label"]: h["text"] for h in tiny["headlines"]}["Runners"] == "<5"
+    assert not re.search(r"\b[1-4]\b", json.dumps(tiny["headlines"])), tiny
 
 
 def test_study_planning_summary():

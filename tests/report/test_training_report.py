@@ -285,3 +285,17 @@ def test_with_suppression_a_failed_models_reason_is_not_shown(demo, monkeypatch)
     assert "Not estimated" in text
     assert ">100%" not in text
     assert "could reveal a count" in text
+
+
+def test_summary_hides_onsets_that_would_give_back_the_runners_without_pfp(demo, monkeypatch):
+    """A runner has at most one onset: runners minus onsets below min_cell would reveal the
+    few runners without PFP, so the onsets read "suppressed"."""
+    from pfps_stats.report import SUPPRESSED
+    from pfps_stats.report.training import TrainingReportSetup
+
+    onsets = int(demo.sessions["event"].sum())
+    monkeypatch.setattr(TrainingReportSetup, "n_runners", property(lambda self: onsets + 2))
+    summary = dict(zip(*demo.summary().T.to_numpy(), strict=True))
+    assert demo.min_cell == 5
+    assert summary["PFP onsets (events)"] == SUPPRESSED
+    assert summary["runners"] == str(onsets + 2)

@@ -37,7 +37,7 @@ from scipy import optimize, stats
 
 from .._checks import check_level
 from .._exceptions import MetaWarning
-from .._format import estimate_ci, fit_html, number, p_value
+from .._format import estimate_ci, fit_html, level_percent, number, p_value
 from ..plots.forest import draw_forest
 from ..plots.funnel import draw_funnel
 from .effect_sizes import _positions
@@ -278,7 +278,9 @@ class MetaResult:
         Returns
         -------
         DataFrame
-            label, yi, se, ci_low, ci_high, weight (percent; pooled row: NaN).
+            label, yi, se, ci_low, ci_high, weight (percent; pooled row: NaN);
+            ``attrs["level"]`` the CI's level and ``attrs["names"]`` ``{"label": "Study"}``
+            (the names :func:`~pfps_stats.report.readable` shows).
         """
         z = stats.norm.ppf(0.5 + self.level / 2)
         se = np.sqrt(self.vi)
@@ -304,11 +306,14 @@ class MetaResult:
                 }
             ]
         )
-        return pd.concat([studies, pooled], ignore_index=True)
+        table = pd.concat([studies, pooled], ignore_index=True)
+        table.attrs.update(level=self.level, names={"label": "Study"})
+        return table
 
     def to_series(self) -> pd.Series:
         """The pooled result: estimate, se, ci_low, ci_high, p_value, pi_low, pi_high, tau2,
-        tau2_ci_low, tau2_ci_high, i2, h2, q, q_p, k."""
+        tau2_ci_low, tau2_ci_high, i2, h2, q, q_p, k; ``attrs["level"]`` the level of the CIs
+        and prediction interval."""
         keys = [
             "estimate",
             "se",
@@ -326,7 +331,9 @@ class MetaResult:
             "q_p",
             "k",
         ]
-        return pd.Series({key: getattr(self, key) for key in keys})
+        series = pd.Series({key: getattr(self, key) for key in keys})
+        series.attrs["level"] = self.level
+        return series
 
     def summary_table(self) -> pd.DataFrame:
         """The pooled result as one row for a report, with readable names and text cells:
@@ -338,10 +345,11 @@ class MetaResult:
         -------
         DataFrame
             One row; columns "k", "Estimate (95% CI)", "95% prediction interval", "p",
-            "τ² (95% CI)", "I² (%)", "Q (k - 1 df)", "Q p-value" (the level as the result's).
+            "τ² (95% CI)", "I² (%)", "Q (k - 1 df)", "Q p-value" (the level as the result's,
+            also in ``attrs["level"]``).
         """
-        pct = f"{self.level:.0%}"
-        return pd.DataFrame(
+        pct = level_percent(self.level)
+        table = pd.DataFrame(
             [
                 {
                     "k": str(self.k),
@@ -359,11 +367,13 @@ class MetaResult:
                 }
             ]
         )
+        table.attrs["level"] = self.level
+        return table
 
     def _repr_html_(self) -> str:
         """The result as HTML for Jupyter: a header, the one-row :meth:`summary_table` and
         the studies' table."""
-        pct = f"{self.level:.0%}"
+        pct = level_percent(self.level)
         summary = self.summary_table()
         studies = self.summary_frame().rename(
             columns={

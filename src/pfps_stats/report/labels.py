@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .._format import is_p_column, number, p_value
+from .._format import is_p_column, level_percent, number, p_value
 from ..cohort.variables import OUTCOME, VARIABLES
 from ..cohort.variables import label as variable_label
 from ..plots.training import EXPOSURE_LABELS
@@ -155,15 +155,19 @@ STATISTIC_NAMES: dict[str, str] = {
     "n_problems": "Problems found",
 }
 
-#: Interval columns shown as one column ``"low to high"``: (low suffix, high suffix, name of
-#: the interval, after the estimate's name).
+#: Interval columns shown as one column ``"low to high"``: the stem of their bounds and the
+#: name of the interval (``{pct}``: the table's level, ``attrs["level"]``, default 95%).
 _INTERVALS = {
-    "ci": "95% CI",
-    "exact": "Exact 95% CI",
-    "wilson": "Wilson 95% CI",
-    "pi": "95% prediction interval",
+    "ci": "{pct} CI",
+    "exact": "Exact {pct} CI",
+    "wilson": "Wilson {pct} CI",
+    "pi": "{pct} prediction interval",
     "plausible": "Plausible range",
 }
+
+#: The ``DataFrame.attrs`` key under which a table gives the confidence level of its
+#: intervals (0.95; Cox tables and :class:`~pfps_stats.MetaResult`'s tables set it).
+LEVEL_KEY = "level"
 
 #: Suffixes of per-unit interval columns (``ci_low_km``): the unit they are per.
 _PER = {"km": "per 1,000 km", "h": "per 1,000 h", "uni": "univariable", "multi": "multivariable"}
@@ -241,8 +245,9 @@ def readable(
     - Each interval (``ci_low``/``ci_high``, ``auc_ci_low``/``auc_ci_high``,
       ``exact_low``/``exact_high``, ``pi_low``/``pi_high``, ``ci_low_km``/``ci_high_km``, ...)
       becomes one column reading ``"0.60 to 0.68"`` (``precision`` decimals), named after
-      its estimate (``"AUC 95% CI"``, ``"95% CI"``, ``"Exact 95% CI"``); a hidden bound
-      ("<5", "suppressed") shows its marker.
+      its estimate (``"AUC 95% CI"``, ``"95% CI"``, ``"Exact 95% CI"``), at the table's
+      level (``table.attrs["level"]``, e.g. ``"90% CI"``; 95% when not given); a hidden
+      bound ("<5", "suppressed") shows its marker.
     - p-value columns (``p``, ``p_value``, ``q_p``, ``p_multi``, ``..._p``) are text as
       journals print them (:func:`~pfps_stats.report.format_p_value`): ``"<0.001"``,
       ``"0.012"``, ``">0.99"``; text already there ("suppressed") stays, missing is blank.
@@ -259,7 +264,8 @@ def readable(
     """
     out = table.copy()
     given = {**dict(table.attrs.get(NAMES_KEY) or {}), **dict(names or {})}
-    out, interval_names = _combine_intervals(out, precision, given)
+    pct = level_percent(table.attrs.get(LEVEL_KEY, 0.95))
+    out, interval_names = _combine_intervals(out, precision, given, pct)
     given = {**interval_names, **given}
     for column in out.columns:
         if is_p_column(column):
@@ -292,7 +298,7 @@ def _p_text(value):
     return p_value(value)
 
 
-def _interval_pairs(columns) -> list[tuple[str, str, str]]:
+def _interval_pairs(columns, pct: str = "95%") -> list[tuple[str, str, str]]:
     """(low, high, name) of each interval in ``columns``, in the order of the low column."""
     present = set(columns)
     pairs = []
@@ -309,31 +315,32 @@ def _interval_pairs(columns) -> list[tuple[str, str, str]]:
             continue
         if high not in present:
             continue
-        pairs.append((low, high, _interval_name(stem)))
+        pairs.append((low, high, _interval_name(stem, pct)))
     return pairs
 
 
-def _interval_name(stem: str) -> str:
+def _interval_name(stem: str, pct: str = "95%") -> str:
     if stem.startswith("ci_low_"):
         per = stem[len("ci_low_") :]
-        return f"95% CI ({_PER.get(per, per.replace('_', ' '))})"
+        return f"{pct} CI ({_PER.get(per, per.replace('_', ' '))})"
     if stem in _INTERVALS:
-        return _INTERVALS[stem]
+        return _INTERVALS[stem].format(pct=pct)
     if stem.endswith("_ci"):
         stem = stem[: -len("_ci")]
-    return f"{_bare(human_name(stem))} 95% CI"
+    return f"{_bare(human_name(stem))} {pct} CI"
+
+
+_CELL_TAIL = re.compile(r"(?: \([0-9.]+% CI(?:, p)?\)(?:, p)?|, p)$")
 
 
 def _bare(name: str) -> str:
     """A column's name without what its cells add ("Published (95% CI)" -> "Published")."""
-    for tail in (" (95% CI), p", " (95% CI, p)", " (95% CI)", ", p"):
-        name = name.removesuffix(tail)
-    return name
+    return _CELL_TAIL.sub("", name)
 
 
-def _combine_intervals(table: pd.DataFrame, precision: int, given: Mapping) -> tuple:
+def _combine_intervals(table: pd.DataFrame, precision: int, given: Mapping, pct: str) -> tuple:
     names = {}
-    for low, high, name in _interval_pairs(list(table.columns)):
+    for low, high, name in _interval_pairs(list(table.columns), pct):
         if low in given or high in given:
             continue  # the table names its bounds itself
         digits = None if low.startswith("plausible") else precision

@@ -147,16 +147,29 @@ def notebook_summary(nb) -> dict | None:
 NOT_ESTIMATED = "not estimated"
 
 
-def _cases_text(cases: int, n: int, min_cell: int | None) -> tuple[str, int | None]:
-    """Cases with their percentage, small-cell suppressed: "<5" when fewer than ``min_cell``,
-    "suppressed" when the non-cases are (the runners' count would give them back)."""
-    from .._format import SUPPRESSED, count_percent, is_small
+def _cases_text(
+    cases: int, n: int, min_cell: int | None, *, percent: bool = True
+) -> tuple[str, int | None]:
+    """Cases (with their percentage unless ``percent`` is False), small-cell suppressed: "<5"
+    when fewer than ``min_cell``, "suppressed" when the non-cases (``n - cases``) are: the
+    runners' count on the same card would give them back by subtraction."""
+    from .._format import SUPPRESSED, count_percent, is_small, small_marker
 
     if is_small(cases, min_cell):
-        return count_percent(cases, n, min_cell=min_cell), None
+        return small_marker(min_cell), None
     if is_small(n - cases, min_cell):
         return SUPPRESSED, None
-    return count_percent(cases, n), cases
+    return (count_percent(cases, n) if percent else f"{cases:,}"), cases
+
+
+def _runners_text(n: int, min_cell: int | None) -> tuple[str, int | None]:
+    """The runners analysed, "<5" when fewer than ``min_cell`` (as the report's tables show
+    a subgroup's total, and :func:`data_quality_summary` the subgroup's runners)."""
+    from .._format import is_small, small_marker
+
+    if is_small(n, min_cell):
+        return small_marker(min_cell), None
+    return f"{n:,}", n
 
 
 def _outcome_counts(cohort, outcome: str) -> tuple[int, int]:
@@ -185,16 +198,13 @@ def data_quality_summary(rs) -> ReportSummary:
         rows are shown as the report shows them; the subgroup's runners read "<5" when fewer
         than ``rs.min_cell``.
     """
-    from .._format import count
     from ..cohort.synthetic import is_synthetic
 
     check = rs.check
     accepted = f"{len(check.data):,}"
     value = len(check.data)
     if rs.subgroup is not None:
-        runners = len(rs.cohort)
-        shown = count(runners, rs.min_cell)
-        accepted += f" ({shown if shown.startswith('<') else f'{runners:,}'} {rs.subgroup})"
+        accepted += f" ({_runners_text(len(rs.cohort), rs.min_cell)[0]} {rs.subgroup})"
     aside = len(check.quarantined) + len(getattr(check, "set_aside", ()))
     return record_summary(
         "data-quality",
@@ -212,12 +222,15 @@ def strongest_odds_ratio(table, min_cell: int | None = None) -> dict | None:
     """The multivariable odds ratio furthest from 1 (on the log scale) of an
     :func:`~pfps_stats.odds_ratio_table`, among those a report shows (small-cell suppression
     applied as :func:`~pfps_stats.report.suppress_odds_ratio_counts`): among those whose 95%
-    CI excludes 1 when there are any, else among all.
+    CI excludes 1 when there are any, else among all, flagged so that a caller does not
+    promote a null result.
 
     Returns
     -------
     dict or None
-        ``{"label", "odds_ratio", "ci_low", "ci_high"}``; None when the table has no
+        ``{"label", "odds_ratio", "ci_low", "ci_high", "ci_excludes_1"}``; ``ci_excludes_1``
+        is False when no shown estimate's 95% CI excludes 1 (the row is then the furthest
+        from 1 of all, which is not evidence of an association). None when the table has no
         multivariable estimate to show (model not fitted, or every estimate hidden).
     """
     import numpy as np
@@ -239,7 +252,12 @@ def strongest_odds_ratio(table, min_cell: int | None = None) -> dict | None:
         "odds_ratio": float(row["or_multi"]),
         "ci_low": float(row["ci_low_multi"]),
         "ci_high": float(row["ci_high_multi"]),
+        "ci_excludes_1": bool(len(clear)),
     }
+
+
+#: The strongest odds ratio's headline when no factor's 95% CI excludes 1.
+NO_CLEAR_FACTOR = "no factor with a 95% CI excluding 1"
 
 
 def risk_factors_summary(rs, table=None, *, outcome: str | None = None) -> ReportSummary:
@@ -259,8 +277,10 @@ def risk_factors_summary(rs, table=None, *, outcome: str | None = None) -> Repor
     Returns
     -------
     ReportSummary
-        Analysis "risk-factors". Cases read "<5" below ``rs.min_cell`` (and "suppressed"
-        when the non-cases are that few); the odds ratio is one the report shows.
+        Analysis "risk-factors". Runners and cases read "<5" below ``rs.min_cell`` (cases
+        "suppressed" when the non-cases are that few); the odds ratio is one the report shows,
+        among those whose 95% CI excludes 1 (:data:`NO_CLEAR_FACTOR`, value None, when none
+        does).
     """
     from .._format import estimate_ci
     from ..cohort.synthetic import is_synthetic
@@ -273,6 +293,8 @@ def risk_factors_summary(rs, table=None, *, outcome: str | None = None) -> Repor
     how = " (multiple imputation)" if table is not None and "imputation" in table.attrs else ""
     if best is None:
         strongest = headline(f"Strongest odds ratio{how}", NOT_ESTIMATED)
+    elif not best["ci_excludes_1"]:
+        strongest = headline(f"Strongest odds ratio{how}", NO_CLEAR_FACTOR)
     else:
         ratio = estimate_ci(best["odds_ratio"], best["ci_low"], best["ci_high"])
         text = f"OR {ratio} for {best['label']}"
@@ -280,7 +302,7 @@ def risk_factors_summary(rs, table=None, *, outcome: str | None = None) -> Repor
     return record_summary(
         "risk-factors",
         [
-            headline("Runners", f"{len(rs.cohort):,}", len(rs.cohort)),
+            headline("Runners", *_runners_text(len(rs.cohort), rs.min_cell)),
             headline("Cases", cases_text, cases_value),
             strongest,
         ],
@@ -289,12 +311,17 @@ def risk_factors_summary(rs, table=None, *, outcome: str | None = None) -> Repor
     )
 
 
+#: The evidence summary's headline counting the verdicts "consistent": no evidence of a
+#: difference, which is not agreement (the CI of the difference may be wide).
+NO_DIFFERENCE_LABEL = "No evidence of a difference from published"
+
+
 def evidence_summary(
     rs, comparison=None, meta=None, *, outcome: str | None = None
 ) -> ReportSummary:
-    """The evidence report's summary: runners and cases, how many factors are consistent
-    with their published estimate, and the heterogeneity of the meta-analysis across
-    subgroups when there is one.
+    """The evidence report's summary: runners and cases, how many factors show no evidence
+    of a difference from their published estimate (verdict "consistent"), and the
+    heterogeneity of the meta-analysis across subgroups when there is one.
 
     Parameters
     ----------
@@ -308,9 +335,13 @@ def evidence_summary(
     Returns
     -------
     ReportSummary
-        Analysis "evidence". A factor counts when the report shows its verdict: one with a
-        published estimate, and (with suppression on) at least ``rs.min_cell`` cases and
-        non-cases, as :func:`~pfps_stats.report.comparison_summary` shows it.
+        Analysis "evidence". Runners read "<5" below ``rs.min_cell``, and the runners with
+        PFP as the risk-factor summary's cases. The headline :data:`NO_DIFFERENCE_LABEL`
+        reads "k of m factors", with "; j of the m vs another population" when j published
+        estimates are for another population than the cohort's (``same_population`` False).
+        A factor counts when the report shows its verdict: one with a published estimate,
+        and (with suppression on) at least ``rs.min_cell`` cases and non-cases, as
+        :func:`~pfps_stats.report.comparison_summary` shows it.
     """
     import pandas as pd
 
@@ -321,11 +352,13 @@ def evidence_summary(
     n, cases = _outcome_counts(rs.cohort, outcome)
     cases_text, _ = _cases_text(cases, n, rs.min_cell)
     with_pfp = cases_text.split(" (")[0]  # "200", "<5" or "suppressed"
-    runners = f"{len(rs.cohort):,} " + (
-        "(with PFP: suppressed)" if with_pfp == "suppressed" else f"({with_pfp} with PFP)"
-    )
-    headlines = [headline("Runners", runners, len(rs.cohort))]
-    label = "Agree with the published estimate"
+    runners, runners_value = _runners_text(len(rs.cohort), rs.min_cell)
+    if runners_value is not None:
+        runners += " " + (
+            "(with PFP: suppressed)" if with_pfp == "suppressed" else f"({with_pfp} with PFP)"
+        )
+    headlines = [headline("Runners", runners, runners_value)]
+    label = NO_DIFFERENCE_LABEL
     if comparison is None or rs.too_few_cases(outcome):
         headlines.append(headline(label, NOT_ESTIMATED))
     else:
@@ -338,7 +371,12 @@ def evidence_summary(
             headlines.append(headline(label, "no published estimate to compare"))
         else:
             agree = int(pd.Series(rows["verdict"]).astype(str).str.startswith("consistent").sum())
-            text = f"{agree} of {total} factor{'s' if total > 1 else ''} consistent"
+            text = f"{agree} of {total} factor{'s' if total > 1 else ''}"
+            if "same_population" in rows:  # False: another population stands in (NA: unknown)
+                other = int(pd.Series(rows["same_population"]).astype("boolean").eq(False).sum())
+                if other:
+                    which = "all" if other == total else f"{other} of the {total}"
+                    text += f"; {which} vs another population"
             headlines.append(headline(label, text, agree))
     if meta is not None and getattr(meta, "k", 0) > 1:
         headlines.append(
@@ -366,21 +404,18 @@ def training_load_summary(rs, fits=None) -> ReportSummary:
     Returns
     -------
     ReportSummary
-        Analysis "training-load". Onsets read "<5" below ``rs.min_cell``.
+        Analysis "training-load". Runners and onsets read "<5" below ``rs.min_cell``, and
+        onsets "suppressed" when the runners without one are that few (a runner has at
+        most one onset: runners minus onsets would give them back).
     """
-    from .._format import count, estimate_ci
+    from .._format import estimate_ci
     from ..cohort.synthetic import is_synthetic
     from ..exposures.states import SPIKE_STATES
 
     onsets = int(rs.sessions["event"].sum())
-    shown = count(onsets, rs.min_cell)
     headlines = [
-        headline("Runners", f"{rs.n_runners:,}", rs.n_runners),
-        headline(
-            "PFP onsets",
-            shown if shown.startswith("<") else f"{onsets:,}",
-            None if shown.startswith("<") else onsets,
-        ),
+        headline("Runners", *_runners_text(rs.n_runners, rs.min_cell)),
+        headline("PFP onsets", *_cases_text(onsets, rs.n_runners, rs.min_cell, percent=False)),
     ]
     label = f"Hazard ratio, run {SPIKE_STATES[-1]} over 30-day longest"
     fit = (fits or {}).get("session_state")

@@ -91,6 +91,14 @@ class TrainingReportSetup:
         for k, v in items.items():
             if k in people and self.min_cell is not None and v < self.min_cell:
                 text[k] = f"<{self.min_cell}"  # small-cell suppression
+            elif (
+                k == "PFP onsets (events)"
+                and self.min_cell is not None
+                and self.n_runners - v < self.min_cell
+            ):
+                # runners minus onsets would give back the few runners without PFP (a runner
+                # has at most one onset)
+                text[k] = SUPPRESSED
             else:
                 text[k] = f"{v:,.1f}" if k == "person-years at risk" else f"{v:,.0f}"
         return pd.DataFrame({"item": list(text), "value": list(text.values())})
