@@ -207,13 +207,28 @@ def test_the_scrubber_takes_out_project_output_and_home(tmp_path):
     scrub = Scrubber(project, project / "site" / "out")
     text = (
         f"cannot read {project}/data/a.csv in {project}/site/out/.lock; "
-        f"{tmp_path}/projx stays; {home}/.cache"
+        f"{tmp_path}/projx is cut; {home}/.cache"
     )
-    assert (
-        scrub(text)
-        == f"cannot read ./data/a.csv in site/out/.lock; {tmp_path}/projx stays; ~/.cache"
-    )
+    assert scrub(text) == "cannot read ./data/a.csv in site/out/.lock; projx is cut; ~/.cache"
     assert scrub.tree({"a": [f"{project}/x", 3, None]}) == {"a": ["./x", 3, None]}
+
+
+def test_the_scrubber_cuts_data_outside_the_project_and_any_absolute_path(tmp_path):
+    project = tmp_path / "my home" / "proj x"
+    outside = tmp_path / "outside data" / "cohort.csv"
+    notebooks = project / "notebooks"
+    scrub = Scrubber(project, project / "site", [outside, project / "data" / "a.csv"], [notebooks])
+    assert scrub(f"cannot use {outside}.") == "cannot use cohort.csv."
+    assert scrub(f"read {project}/data/a.csv") == "read ./data/a.csv", "inside: relative"
+    assert scrub("given ../../../outside data/cohort.csv here") == "given cohort.csv here"
+    assert scrub(f"{outside.parent}/other.csv") == "other.csv", "a known folder with a space"
+    assert scrub("'/srv/clinic/data/x.csv'") == "'x.csv'"
+    assert scrub("\x1b[0;32m/opt/lib/mod.py\x1b[0m:3") == "\x1b[0;32mmod.py\x1b[0m:3"
+    kept = (
+        "https://doi.org/10.1136/bjsports-2016-096705 kg/m² 0/1 03/04/2025 ~/x/y ./a/b "
+        "ratio 3 / 4 /etc </td><br/> <b>x</b> data:image/png;base64,AB+/cd/ef== and/or"
+    )
+    assert scrub(kept) == kept
 
 
 # -- sites built by the batch ---------------------------------------------------------------------
@@ -436,4 +451,177 @@ def test_pdfs_are_printed_linked_and_their_failures_recorded(small, monkeypatch,
     assert jobs["gait"]["pdf_error"] == "RuntimeError: chromium failed on site/gait/gait.html"
     log = "".join(p.read_text() for p in (out / "logs").glob("run-*.log"))
     assert "pdf      gait: not printed" in log
+    _assert_no_server_path(small / "site", tmp_path)
+
+
+# -- paths with spaces, data outside the project ----------------------------------------------------
+
+
+@pytest.fixture
+def spaced(tmp_path, monkeypatch):
+    """A project in a folder with spaces, reading data from a folder outside it (with a space
+    too): notebooks print their folder and their data file's absolute path, warn naming it,
+    take another existing absolute path as a plain parameter, and fail naming it."""
+    from pfps_stats.batch import provenance
+
+    monkeypatch.setattr(provenance, "package_source_sha256", lambda: "held")
+    project = tmp_path / "my home" / "proj x"
+    nbs = project / "notebooks"
+    nbs.mkdir(parents=True)
+    (project / "data").mkdir()
+    (project / "data" / "cohort.csv").write_text("id\n1\n2\n")
+    outside = tmp_path / "outside data"
+    outside.mkdir()
+    (outside / "cohort.csv").write_text("id\n" + "".join(f"{i}\n" for i in range(50)))
+    (outside / "secret.txt").write_text("x")
+    _notebook(
+        nbs / "02-risk-factors.ipynb",
+        "data_path = None\nsubgroup = None\nextra = None",
+        "import os, warnings\nprint('cwd', os.getcwd(), 'data', os.path.abspath(data_path))\n"
+        "print('given', data_path, extra)\n"
+        "warnings.warn(f'odd values in {os.path.abspath(data_path)}')",
+        "from IPython.display import display\n"
+        "display({'text/html': f'<p>{os.path.abspath(data_path)}</p>', "
+        "'text/plain': os.path.abspath(data_path)}, raw=True)",
+        _SUMMARY_CELL,
+    )
+    _notebook(
+        nbs / "09-broken.ipynb",
+        "data_path = None",
+        "import os\nraise RuntimeError(f'cannot use {os.path.abspath(data_path)}')",
+    )
+    (project / "reports.yml").write_text(
+        "output_dir: site/reports\n"
+        "defaults: {parameters: {data_path: data/cohort.csv}}\n"
+        "jobs:\n"
+        "  - {name: rf-all, notebook: notebooks/02-risk-factors.ipynb}\n"
+        "  - {name: rf-out, notebook: notebooks/02-risk-factors.ipynb, parameters: "
+        f'{{subgroup: military, data_path: "{outside}/cohort.csv", '
+        f'extra: "{outside}/secret.txt"}}}}\n'
+        "  - {name: broken-out, notebook: notebooks/09-broken.ipynb, parameters: "
+        f'{{data_path: "{outside}/cohort.csv"}}}}\n'
+    )
+    return project
+
+
+def test_outputs_parameters_and_errors_hold_no_path_with_data_outside_the_project(spaced, tmp_path):
+    config = load_config(spaced / "reports.yml")
+    out = spaced / "site" / "reports"
+    code, _ = run_batch(config, progress=False, workers=2)
+    assert code == 1
+    _assert_no_server_path(spaced / "site", tmp_path)
+    for name, text in _written(spaced / "site").items():
+        assert "outside data/" not in text, name
+        assert "../../" not in text, name
+        assert "my home" not in text, name
+    jobs = {r["name"]: r for r in _manifest(out)["jobs"]}
+    assert jobs["rf-out"]["parameters"] == {
+        "data_path": "cohort.csv",
+        "subgroup": "military",
+        "extra": "secret.txt",
+    }
+    assert jobs["broken-out"]["error"] == "cell 3: RuntimeError: cannot use cohort.csv"
+    assert "RuntimeError: cannot use cohort.csv" in (out / "index.html").read_text()
+    log = "".join(p.read_text() for p in (out / "logs").glob("run-*.log"))
+    assert "cannot use cohort.csv" in log
+
+    executed = nbformat.read(out / "rf-out.ipynb", as_version=4)
+    assert executed.metadata.papermill["parameters"] == {
+        "data_path": "cohort.csv",
+        "subgroup": "military",
+        "extra": "secret.txt",
+    }
+    injected = next(
+        c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    assert 'data_path = "cohort.csv"' in injected.source
+    assert 'extra = "secret.txt"' in injected.source
+    printed = "".join(o.get("text", "") for o in executed.cells[2].outputs)
+    assert "cwd ./notebooks data cohort.csv" in printed
+    assert "given cohort.csv secret.txt" in printed
+    assert "UserWarning: odd values in cohort.csv" in printed
+    shown = executed.cells[3].outputs[0]["data"]
+    assert shown == {"text/html": "<p>cohort.csv</p>", "text/plain": "cohort.csv"}
+    assert jobs["rf-out"]["summary"]["headlines"][0]["text"] == "50", "the data was read"
+
+    inside = nbformat.read(out / "rf-all.ipynb", as_version=4)
+    assert inside.metadata.papermill["parameters"]["data_path"] == "../data/cohort.csv"
+    printed = "".join(o.get("text", "") for o in inside.cells[2].outputs)
+    assert "cwd ./notebooks data ./data/cohort.csv" in printed
+    assert "UserWarning: odd values in ./data/cohort.csv" in printed
+
+    # a manifest written before summaries were: a cached report's is read from its notebook
+    manifest = _manifest(out)
+    for record in manifest["jobs"]:
+        record.pop("summary", None)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    run_batch(config, progress=False, workers=1, only="rf-out")
+    jobs = {r["name"]: r for r in _manifest(out)["jobs"]}
+    assert jobs["rf-out"]["status"] == "cached"
+    assert jobs["rf-out"]["summary"]["headlines"][0]["text"] == "50"
+    card = (out / "index.html").read_text().split('id="job-rf-out"')[1].split("</article>")[0]
+    assert "no summary recorded" not in card
+    _assert_no_server_path(spaced / "site", tmp_path)
+
+
+def test_a_stale_pdf_is_never_linked_and_is_printed_again(small, monkeypatch, tmp_path):
+    config = load_config(_gait_only(small))
+    out = small / "site" / "gait"
+    printed = _fake_pdf(monkeypatch)
+    assert run_batch(config, progress=False, pdf=True, only="gait")[0] == 0
+    first = {r["name"]: r for r in _manifest(out)["jobs"]}["gait"]
+    assert first["pdf"] == "gait.pdf"
+    assert first["pdf_key"] == first["cache_key"]
+
+    def card() -> str:
+        index = (out / "index.html").read_text()
+        return index.split('id="job-gait"')[1].split("</article>")[0]
+
+    # new inputs, and the print fails: the old PDF is not linked, the card says why
+    notebook = small / "notebooks" / "08-gait-lab.ipynb"
+    notebook.write_text(notebook.read_text().replace("'gait'", "'gait, changed'"))
+    _fake_pdf(monkeypatch, fail=True)
+    assert run_batch(config, progress=False, pdf=True, only="gait")[0] == 0
+    record = {r["name"]: r for r in _manifest(out)["jobs"]}["gait"]
+    assert record["status"] == "success"
+    assert record["pdf"] is None
+    assert record["pdf_key"] is None
+    assert (out / "gait.pdf").exists(), "the old file is there, but not linked"
+    assert 'href="gait.pdf"' not in card()
+    assert "PDF failed: RuntimeError: chromium failed on site/gait/gait.html" in card()
+    assert "gait.pdf" not in (out / "gait.html").read_text()
+
+    # cached next time: the PDF is printed again (failing again: still not linked)
+    assert run_batch(config, progress=False, pdf=True, only="gait")[0] == 0
+    record = {r["name"]: r for r in _manifest(out)["jobs"]}["gait"]
+    assert record["status"] == "cached"
+    assert record["pdf"] is None
+    assert "PDF failed" in card()
+    # with pdf off, nothing is linked either
+    assert run_batch(config, progress=False, only="gait")[0] == 0
+    assert 'href="gait.pdf"' not in card()
+    # and once printing works, the PDF of this report is printed and linked
+    printed = _fake_pdf(monkeypatch)
+    assert run_batch(config, progress=False, pdf=True, only="gait")[0] == 0
+    record = {r["name"]: r for r in _manifest(out)["jobs"]}["gait"]
+    assert printed == ["gait.html"]
+    assert record["status"] == "cached"
+    assert record["pdf"] == "gait.pdf"
+    assert record["pdf_key"] == record["cache_key"] != first["cache_key"]
+    assert 'href="gait.pdf"' in card()
+    assert "PDF failed" not in card()
+    assert 'href="gait.pdf"' in (out / "gait.html").read_text()
+    # a job that fails keeps its last good report and the PDF printed from it
+    notebook.write_text(notebook.read_text().replace("print(", "raise SystemError(", 1))
+    assert run_batch(config, progress=False, pdf=True, only="gait")[0] == 1
+    record = {r["name"]: r for r in _manifest(out)["jobs"]}["gait"]
+    assert record["status"] == "failed"
+    assert record["pdf"] == "gait.pdf"
+    # an old manifest's PDF without the key of its report is not linked
+    manifest = _manifest(out)
+    for each in manifest["jobs"]:
+        each.pop("pdf_key", None)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert run_batch(config, progress=False, only="gait")[0] == 1
+    assert 'href="gait.pdf"' not in card()
     _assert_no_server_path(small / "site", tmp_path)

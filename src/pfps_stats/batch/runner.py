@@ -14,8 +14,9 @@ This process makes the site (:mod:`pfps_stats.batch.site`): each report gets a h
 each report's headline numbers (its notebook's summary record), when it last changed and what
 changed since the last run (each record keeps the SHA-256 of its inputs). Nothing written holds
 a server path: parameters are shown relative to ``reports.yml``'s folder, notebooks get their
-data paths relative to their own folder, papermill's record of paths is cut to file names, and
-errors and log lines are scrubbed (:class:`Scrubber`).
+data paths relative to their own folder, papermill's record of parameters and paths shows
+a file outside the project by its name, and the executed notebooks' outputs (where the job
+runs, on a Dask worker too), errors and log lines are scrubbed (:class:`Scrubber`).
 
 What keeps a nightly run from stopping for good:
 
@@ -72,24 +73,16 @@ EXIT_OK, EXIT_JOBS_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 #: Seconds the runner gives its workers to stop their kernels before it kills them.
 STOP_GRACE_S = 10.0
 
-#: Run in each kernel before the notebook: warnings show as report notebooks show them, without
-#: the file, line and source of the code that warned (a path on the server) and with folder
-#: paths in the message cut (``pfps_stats.report.quiet_warnings``, which ``setup_report``
-#: also installs), in every notebook and before its first cell. Imported at the first warning
-#: only; should that import fail, a warning still shows as "Category: message".
+#: Run in each kernel before the notebook: warnings show as report notebooks show them,
+#: ``"Category: message"``, without the file, line and source of the code that warned (a path
+#: on the server), in every notebook and before its first cell. Paths in the message are left
+#: to the runner's :class:`Scrubber`, which knows the project's folders (even with spaces in
+#: their names); a notebook that calls ``setup_report`` has ``quiet_warnings`` instead.
 KERNEL_SETUP = """\
 def _pfps_showwarning(message, category, filename, lineno, file=None, line=None):
-    import sys, warnings
-    try:
-        from pfps_stats.report import quiet_warnings
-        quiet_warnings()
-    except Exception:
-        pass
-    if getattr(warnings.showwarning, "__name__", "") == "_pfps_showwarning":
-        stream = sys.stderr if file is None else file
-        stream.write(f"{category.__name__}: {message}\\n")
-    else:
-        warnings.showwarning(message, category, filename, lineno, file, line)
+    import sys
+    stream = sys.stderr if file is None else file
+    stream.write(f"{category.__name__}: {message}\\n")
 __import__("warnings").showwarning = _pfps_showwarning
 del _pfps_showwarning
 """
@@ -243,17 +236,41 @@ def notebook_parameters(job: Job) -> dict:
     return parameters
 
 
+def _is_named_path(key: str, value: Any) -> bool:
+    """Whether parameter ``key`` names a file: a path parameter, or text that is an absolute
+    path of two names or more (whether it exists or not: a file a job writes exists only
+    after its first run, and a Dask worker may see files this machine does not)."""
+    if not isinstance(value, str) or not value:
+        return False
+    if key in PATH_PARAMETERS:
+        return True
+    return os.path.isabs(value) and "\n" not in value and len(Path(value).parts) >= 3
+
+
 def shown_parameters(job: Job, project: Path) -> dict:
-    """The parameters as the manifest and the index show them: path parameters relative to
-    the project (``reports.yml``'s folder); a file outside it by its name (its SHA-256 is in
-    the record's provenance)."""
+    """The parameters as the manifest and the index show them: path parameters (and any text
+    parameter that is an absolute path) relative to the project (``reports.yml``'s
+    folder); a file outside it by its name (its SHA-256 is in the record's provenance)."""
     parameters = dict(job.parameters)
-    for key in PATH_PARAMETERS:
-        value = parameters.get(key)
-        if isinstance(value, str):
+    for key, value in parameters.items():
+        if _is_named_path(key, value):
             relative = _relative(value, project)
-            parameters[key] = Path(value).name if relative.startswith("../") else relative
+            parameters[key] = Path(value).name if relative.startswith("..") else relative
     return parameters
+
+
+def stored_parameters(job: Job, project: Path | None) -> dict:
+    """The parameters as the executed notebook records them (its injected cell and
+    ``metadata.papermill.parameters``): as given to it (:func:`notebook_parameters`), but a
+    path outside the project (all paths, when ``project`` is None) by its name, and other
+    text that is an absolute path as a path parameter would be."""
+    given = notebook_parameters(job)
+    for key, value in job.parameters.items():
+        if not _is_named_path(key, value):
+            continue
+        inside = project is not None and not _relative(value, project).startswith("..")
+        given[key] = _relative(value, job.notebook.parent) if inside else Path(value).name
+    return given
 
 
 def _install_paths() -> list[tuple[Path, str]]:
@@ -275,17 +292,75 @@ def _install_paths() -> list[tuple[Path, str]]:
 _INSTALL_PATHS = _install_paths()
 
 
+#: Characters of one name of a path the general rule (:class:`Scrubber`) cuts: no space, no
+#: separator, quote, bracket or markup character.
+_NAME = r"[^\s/:'\"()<>\[\]{},;|`\\\x1b]+"
+
+#: What may not come right before an absolute path: a name's character (``kg/m``, ``0/1``,
+#: ``03/04/2025``, ``./data``, ``~/x``), a slash or colon (``https://doi.org/...``), ``<``
+#: (``</td>``), or base64's ``+`` and ``=`` (an embedded figure).
+_NOT_AFTER = r"(?<![\w.~/:<>+=\\-])"
+
+#: An ANSI colour code, which tracebacks put right before a path.
+_ANSI = re.compile(r"(\x1b\[[0-9;]*[A-Za-z])")
+
+
+def _last_name(path: str) -> str:
+    """The last name of a path (``/a/b/c.csv`` -> ``c.csv``; ``/a/b/`` -> ``b``)."""
+    return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and not _relative(path, folder).startswith("..")
+
+
+def named_paths(job: Job) -> list[str]:
+    """The absolute paths a job's parameters name: its path parameters, and any other text
+    parameter that is an absolute path (:func:`_is_named_path`)."""
+    return [
+        os.path.abspath(os.path.join(job.notebook.parent, value))
+        for key, value in job.parameters.items()
+        if _is_named_path(key, value)
+    ]
+
+
 class Scrubber:
     """Takes server paths out of text written to the site: the output folder becomes its name
     relative to the project, the project folder ".", the user's home "~", pfps_stats's
-    folder "pfps_stats" and Python's library folders "site-packages" and "stdlib"."""
+    folder "pfps_stats" and Python's library folders "site-packages" and "stdlib"; a file or
+    folder of ``paths`` outside the project (a job's data) becomes its name, also as written
+    relative to a folder of ``folders`` (the notebooks'). Any absolute path left (two names or
+    more; a name with a space only within a folder of ``paths``) is cut to its last name:
+    URLs, units (``kg/m²``), ratios and dates are left as they are.
 
-    def __init__(self, project: Path, output_dir: Path):
-        project, output_dir = Path(project), Path(output_dir)
-        relative = _relative(output_dir, project)
-        shown_out = output_dir.name if relative.startswith("..") else relative
+    ``project`` and ``output_dir`` may be None (unknown, as on a Dask worker given no site)."""
+
+    def __init__(
+        self,
+        project: Path | None,
+        output_dir: Path | None,
+        paths: Any = (),
+        folders: Any = (),
+    ):
+        project = None if project is None else Path(project)
+        output_dir = None if output_dir is None else Path(output_dir)
         pairs: dict[str, str] = {}
-        for path, shown in ((output_dir, shown_out), (project, ".")):
+        places: list[tuple[Path, str]] = []
+        if output_dir is not None:
+            relative = _relative(output_dir, project) if project is not None else ".."
+            places.append((output_dir, output_dir.name if relative.startswith("..") else relative))
+        if project is not None:
+            places.append((project, "."))
+        known: set[str] = set()
+        for value in paths:
+            path = Path(os.path.abspath(value))
+            if _inside(path, project) or _inside(_resolved(path), project):
+                continue
+            places.append((path, path.name or str(path)))
+            known.update({str(path.parent), str(_resolved(path).parent)})
+            for folder in folders:
+                pairs.setdefault(_relative(path, folder), path.name)
+        for path, shown in places:
             for form in (str(path), os.path.abspath(path), str(_resolved(path))):
                 pairs.setdefault(form, shown)
         # where Python and pfps_stats are installed: tracebacks and warnings name them
@@ -296,17 +371,29 @@ class Scrubber:
         if home not in ("", "/", "~"):
             for form in (home, str(_resolved(Path(home)))):
                 pairs.setdefault(form, "~")
-        forms = sorted((f for f in pairs if len(f) > 1), key=len, reverse=True)
+        forms = sorted((f for f in pairs if len(f) > 1 and f != "."), key=len, reverse=True)
         self._pairs = pairs
         # a path ends where a name's characters end: /tmp/x is not taken out of /tmp/xy
-        self._pattern = (
-            re.compile("|".join(f"(?:{re.escape(f)})(?![\\w.-])" for f in forms)) if forms else None
-        )
+        alternatives = [f"(?:{re.escape(f)})(?![\\w.-])" for f in forms]
+        folders_with_spaces = sorted((k for k in known if " " in k), key=len, reverse=True)
+        prefix = "".join(f"{re.escape(k)}(?=/)|" for k in folders_with_spaces)
+        general = f"{_NOT_AFTER}(?:(?:{prefix}/{_NAME})(?:/{_NAME})+/?)"
+        self._pattern = re.compile("|".join([*alternatives, f"(?P<general>{general})"]))
+
+    def _one(self, match: re.Match) -> str:
+        if match.group("general") is not None:
+            return _last_name(match.group(0))
+        return self._pairs[match.group(0)]
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not isinstance(text, str):
+        if not isinstance(text, str) or "/" not in text:
             return text
-        return self._pattern.sub(lambda m: self._pairs[m.group(0)], text)
+        if "\x1b" in text:  # a colour code is no name's character: each part on its own
+            return "".join(
+                part if _ANSI.fullmatch(part) else self._pattern.sub(self._one, part)
+                for part in _ANSI.split(text)
+            )
+        return self._pattern.sub(self._one, text)
 
     def tree(self, value: Any) -> Any:
         """``value`` with every text in it (in lists and dicts too) scrubbed."""
@@ -317,6 +404,15 @@ class Scrubber:
         if isinstance(value, list):
             return [self.tree(v) for v in value]
         return value
+
+    @classmethod
+    def for_jobs(cls, project: Path | None, output_dir: Path | None, jobs: Any) -> Scrubber:
+        """The scrubber of a site whose jobs are ``jobs``: it knows the paths they name
+        (:func:`named_paths`), as absolute and as given to their notebooks."""
+        jobs = list(jobs)
+        paths = [p for job in jobs for p in named_paths(job)]
+        folders = {job.notebook.parent for job in jobs}
+        return cls(project, output_dir, paths, sorted(folders))
 
 
 def _resolved(path: Path) -> Path:
@@ -392,7 +488,7 @@ def _execute(
     prov = {
         **{key: provenance.sha256(path) for key, path in data_files(job.parameters).items()},
         "notebook_sha256": provenance.sha256(job.notebook),
-        **common,
+        **_shared(common),
     }
     record["provenance"] = prov
     sockets = tempfile.mkdtemp(prefix="pfk-", dir=sockets_in)  # short: names are length-limited
@@ -424,6 +520,7 @@ def _execute(
                 )
                 nb = nbformat.read(executed, as_version=4)
                 _forget_paths(nb, job)
+                scrub = _scrub_notebook(nb, job, common)
                 nbformat.write(nb, executed)
                 for key, value in provenance.notebook_provenance(nb).items():
                     prov.setdefault(key, value)  # the runner's own entries stay as they are
@@ -431,7 +528,8 @@ def _execute(
                 body, _ = HTMLExporter(
                     exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
                 ).from_notebook_node(nb, resources={"metadata": {"name": job.name}})
-                body = _offline(body).replace("</body>", _footer(prov) + "</body>")
+                footer = _footer(scrub.tree(prov))
+                body = _offline(body).replace("</body>", footer + "</body>")
                 html_tmp = Path(tmp) / f"{job.name}.html"
                 html_tmp.write_text(body, encoding="utf-8")
                 deliver(executed, html_tmp)
@@ -456,6 +554,70 @@ def _execute(
         shutil.rmtree(sockets, ignore_errors=True)
     record["duration_s"] = round(time.perf_counter() - t0, 2)
     return record
+
+
+#: Key of ``common`` (:func:`common_provenance`) under which :func:`run_batch` tells each job
+#: (in this process or on a Dask worker) the project and output folders, for its
+#: :class:`Scrubber`; never shown (:func:`_shared`).
+_PLACES = "_places"
+
+
+def _shared(common: dict) -> dict:
+    """``common`` as shown in provenance and the manifest: without :data:`_PLACES`."""
+    return {k: v for k, v in common.items() if k != _PLACES}
+
+
+def _job_scrubber(job: Job, common: dict) -> Scrubber:
+    """The scrubber of one job's notebook, built where the job runs: from the project and
+    output folders :func:`run_batch` put in ``common`` (none when run on its own) and the
+    paths the job names."""
+    places = common.get(_PLACES) or {}
+    project, output = places.get("project"), places.get("output_dir")
+    return Scrubber.for_jobs(
+        None if project is None else Path(project),
+        None if output is None else Path(output),
+        [job],
+    )
+
+
+#: The text of a code cell's outputs that is scrubbed (figures and JSON are left alone).
+_SCRUBBED_DATA = ("text/plain", "text/html", "text/markdown")
+
+
+def _scrub_notebook(nb: Any, job: Job, common: dict) -> Scrubber:
+    """Take server paths out of an executed notebook, in place: every code cell's output
+    text (streams, text, HTML and markdown data, errors and their tracebacks), and the
+    parameters papermill recorded (the injected cell and ``metadata.papermill.parameters``),
+    shown as :func:`stored_parameters` gives them. Returns the job's scrubber."""
+    from papermill.translators import translate_parameters
+
+    scrub = _job_scrubber(job, common)
+    places = common.get(_PLACES) or {}
+    project = places.get("project")
+    shown = stored_parameters(job, None if project is None else Path(project))
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+            language = nb.metadata.get("kernelspec", {}).get("language", "python")
+            cell.source = scrub(translate_parameters(kernel, language, shown, "Parameters"))
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = scrub.tree(output["text"])
+            data = output.get("data", {})
+            for mime in _SCRUBBED_DATA:
+                if mime in data:
+                    data[mime] = scrub.tree(data[mime])
+            for key in ("evalue", "traceback"):
+                if key in output:
+                    output[key] = scrub.tree(output[key])
+    meta = nb.metadata.get("papermill")
+    if isinstance(meta, dict):
+        if "parameters" in meta:
+            meta["parameters"] = shown
+        nb.metadata["papermill"] = scrub.tree(meta)
+    return scrub
 
 
 def _forget_paths(nb: Any, job: Job) -> None:
@@ -771,6 +933,8 @@ def _well_formed(record: Any) -> bool:
         and isinstance(record.get("inputs"), dict | None)
         and isinstance(record.get("changed"), str | None)
         and record.get("pdf") in (None, f"{record['name']}.pdf")
+        and isinstance(record.get("pdf_key"), str | None)
+        and isinstance(record.get("pdf_error"), str | None)
         and (
             duration is None
             or (isinstance(duration, int | float) and not isinstance(duration, bool))
@@ -930,17 +1094,37 @@ class _Site:
             notebook=self.relative(job.notebook),
             inputs=self.inputs_of(job),
             changed=before.get("changed") or before.get("started"),
-            summary=before.get("summary"),
-            pdf=self._pdf_kept(job.name, before),
+            summary=self._summary_kept(job.name, before),
         )
+        self._keep_pdf(record, before, before.get("cache_key"))
         self.known[job.name] = record
         return record
 
-    def _pdf_kept(self, name: str, before: dict | None) -> str | None:
-        pdf = f"{name}.pdf"
-        if before and before.get("pdf") == pdf and (self.out / pdf).is_file():
-            return pdf
-        return None
+    def _summary_kept(self, name: str, before: dict) -> dict | None:
+        """The summary of the report kept in the output folder: its record's, else (a
+        manifest written before summaries were) read from its executed notebook there."""
+        if isinstance(before.get("summary"), dict):
+            return before["summary"]
+        import nbformat
+
+        from ..report import notebook_summary
+
+        try:
+            summary = notebook_summary(nbformat.read(self.out / f"{name}.ipynb", as_version=4))
+        except Exception:  # gone, unreadable or not a notebook: no summary, as before
+            return None
+        return summary if isinstance(summary, dict) else None
+
+    def _keep_pdf(self, record: dict, before: dict, report_key: Any) -> None:
+        """Link the PDF of ``before`` in ``record`` when it was printed from the report
+        ``record`` links (its ``pdf_key`` is ``report_key``) and is still there; else none."""
+        pdf = f"{record['name']}.pdf"
+        key = before.get("pdf_key")
+        current = isinstance(key, str) and key == report_key and before.get("pdf") == pdf
+        if current and (self.out / pdf).is_file():
+            record.update(pdf=pdf, pdf_key=key)
+        else:
+            record.update(pdf=None, pdf_key=None)
 
     def settle(self, record: dict) -> None:
         """Make a record of this run ready, in place, as it arrives: and for a success, give
@@ -957,7 +1141,7 @@ class _Site:
         record.pop("pdf_error", None)
         if record["status"] == "success":
             record["changed"] = datetime.now(UTC).isoformat(timespec="seconds")
-            record["pdf"] = None
+            record.update(pdf=None, pdf_key=None)  # a PDF there is of an older report
             self.known[name] = record
             self.navigate(record)
             if self.printer is not None:
@@ -965,23 +1149,27 @@ class _Site:
         else:
             kept = record.get("output") is not None and before is not None
             record["changed"] = (before.get("changed") or before.get("started")) if kept else None
-            record["summary"] = before.get("summary") if kept else None
-            record["pdf"] = self._pdf_kept(name, before) if kept else None
+            record["summary"] = self._summary_kept(name, before) if kept else None
+            # the last good report stays, and with it the PDF printed from it (if any)
+            record.update(pdf=None, pdf_key=None)
+            if kept:
+                self._keep_pdf(record, before, before.get("pdf_key"))
             self.known[name] = record
 
     def print_pdf(self, record: dict) -> None:
-        """Print the record's report to ``<name>.pdf``; a failure is the record's
-        ``pdf_error`` (the report stays a success), and the PDF kept is the last good one."""
+        """Print the record's report to ``<name>.pdf``, recording in ``pdf_key`` the cache
+        key of the report it was printed from; a failure is the record's ``pdf_error`` (the
+        report stays a success) and no PDF is linked (one left there is of an older
+        report)."""
         name = record["name"]
         try:
             self.printer.write_pdf(self.out / f"{name}.html", self.out / f"{name}.pdf")
         except Exception as exc:  # PdfError, a missing Chromium, a full disk: the job stands
             reason = self.scrub(f"{type(exc).__name__}: {exc}")
-            record["pdf_error"] = reason
-            record["pdf"] = f"{name}.pdf" if (self.out / f"{name}.pdf").is_file() else None
+            record.update(pdf_error=reason, pdf=None, pdf_key=None)
             self.say(f"pdf      {name}: not printed ({reason})")
         else:
-            record["pdf"] = f"{name}.pdf"
+            record.update(pdf=f"{name}.pdf", pdf_key=record.get("cache_key"))
             self.say(f"pdf      {name}")
 
     def navigate(self, record: dict, records: list[dict] | None = None) -> None:
@@ -1047,8 +1235,12 @@ def run_batch(
     with the reason in its record's ``pdf_error``.
 
     Nothing written holds a server path: parameters are shown relative to ``reports.yml``'s
-    folder, notebooks get their data paths relative to their own folder, and errors and log
-    lines have the project folder as ".", the output folder by its name and the home as "~".
+    folder, notebooks get their data paths relative to their own folder, and the notebooks'
+    outputs, errors and log lines have the project folder as ".", the output folder by its
+    name, the home as "~", a data file outside the project by its name and any other
+    absolute path cut to its last name. A PDF is linked only when it was printed from the
+    report linked (the record's ``pdf_key`` is the report's ``cache_key``): a print that
+    fails links none, and the next run with ``pdf`` prints it again.
 
     Every line of progress also goes to ``reports/logs/run-<time>.log``. SIGTERM or SIGHUP
     stop the run (SystemExit, code 128 + the signal): workers and kernels are stopped (on a
@@ -1091,7 +1283,7 @@ def run_batch(
         raise ConfigError(f"retries {problem}")
     printer = _pdf_printer(bool(getattr(config, "pdf", False)) if pdf is None else bool(pdf))
     out = config.output_dir
-    scrub = Scrubber(config.path.parent.resolve(), out)
+    scrub = Scrubber.for_jobs(config.path.parent.resolve(), out, config.jobs)
     with ExitStack() as stack:
         cluster = None
         if scheduler is not None:
@@ -1103,6 +1295,8 @@ def run_batch(
             out.mkdir(parents=True, exist_ok=True)
             (out / "logs").mkdir(exist_ok=True)
         common = common_provenance(config)
+        # each job's scrubber (where it runs) knows the site's folders
+        common[_PLACES] = {"project": str(config.path.parent.resolve()), "output_dir": str(out)}
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         with _writing(out):
             note = stack.enter_context(_lock(out))
@@ -1137,7 +1331,7 @@ def run_batch(
         manifest = {
             "config": site.relative(config.path),
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-            **common,
+            **_shared(common),
             "executor": cluster.describe() if cluster is not None else {"kind": "process pool"},
             "changes": site.changes,
             "jobs": ordered,

@@ -93,6 +93,7 @@ dl.headlines dt{{color:#59636e;font-size:.8rem}}
 dl.headlines dd{{margin:0 0 .35rem;font-weight:600;font-size:1rem}}
 .none{{color:#59636e;font-style:italic;font-size:.85rem}}
 .links{{font-size:.85rem;display:flex;flex-wrap:wrap;gap:.2rem .8rem;margin-top:auto}}
+.pdf-failed{{color:#a40e26}}
 details.error summary{{color:#a40e26;cursor:pointer;font-size:.85rem}}
 pre{{white-space:pre-wrap;overflow-wrap:anywhere;margin:.3rem 0 0;font-size:.8rem;
 background:#f6f8fa;padding:.4rem;border-radius:4px}}
@@ -265,7 +266,7 @@ def _card(record: dict) -> str:
     if pdf:
         links.append(f'<a href="{e(pdf)}">PDF</a>')
     if record.get("pdf_error"):
-        links.append(f'<span title="{e(str(record["pdf_error"]))}">PDF failed</span>')
+        links.append(f'<span class="pdf-failed">PDF failed: {e(str(record["pdf_error"]))}</span>')
     if links:
         parts.append(f'<div class="links">{"".join(links)}</div>')
     parts.append("</article>")
