@@ -248,7 +248,7 @@ def test_a_job_whose_worker_is_killed_is_retried_as_configured(
     local.scheduler.allowed_failures = allowed_failures
     try:
         thread.start()
-        assert _wait_until(lambda: len(_lines(marker)) == 1, 60), "the job never started"
+        assert _wait_until(lambda: len(_lines(marker)) == 1, 180), "the job never started"
         kernel, worker, sockets = _lines(marker)[0].split()
         kernel, worker = int(kernel), int(worker)
         assert worker in worker_pids, "the kernel is a child of a Dask worker process"
