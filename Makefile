@@ -10,9 +10,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 # `make lab LAB_ARGS="--no-browser --port=8890"` passes options on to JupyterLab.
 LAB_ARGS ?=
 # `make test` runs the test files on this many processes (pytest-xdist, a file per process at
-# a time); `make test TEST_WORKERS=0` runs them in this one. Three on two cores: many tests
-# wait on kernels, servers and browsers starting, and a third process fills those waits.
-TEST_WORKERS ?= 3
+# a time); `make test TEST_WORKERS=0` runs them in this one.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help report test lint format lab bench figures demo-data clean
